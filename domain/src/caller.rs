@@ -93,7 +93,9 @@ impl<'de> Deserialize<'de> for Principal {
         if s == "system" {
             Ok(Principal::System)
         } else {
-            s.parse().map(Principal::User).map_err(serde::de::Error::custom)
+            s.parse()
+                .map(Principal::User)
+                .map_err(serde::de::Error::custom)
         }
     }
 }

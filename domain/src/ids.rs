@@ -145,7 +145,10 @@ mod tests {
             org.as_str().parse::<UserId>(),
             Err(IdError::WrongPrefix { expected: "usr" })
         ));
-        assert!(matches!("org_nope".parse::<OrgId>(), Err(IdError::Malformed(_))));
+        assert!(matches!(
+            "org_nope".parse::<OrgId>(),
+            Err(IdError::Malformed(_))
+        ));
         assert!("org".parse::<OrgId>().is_err());
         assert!(serde_json::from_str::<ConnectionId>("\"conn_x\"").is_err());
     }

@@ -202,15 +202,24 @@ impl EffectiveLimits {
         live.sort_by_key(|o| o.expires_at);
         for o in live {
             match o.kind {
-                OverrideKind::Feature { feature: Feature::AdminRw } => limits.admin_rw = true,
-                OverrideKind::Feature { feature: Feature::SecretRotation } => {
-                    limits.secret_rotation = true
-                }
-                OverrideKind::Limit { limit: Limit::Servers, value } => limits.servers = value,
-                OverrideKind::Limit { limit: Limit::Peers, value } => limits.peers = value,
-                OverrideKind::Limit { limit: Limit::ChannelsPerServer, value } => {
-                    limits.channels_per_server = value
-                }
+                OverrideKind::Feature {
+                    feature: Feature::AdminRw,
+                } => limits.admin_rw = true,
+                OverrideKind::Feature {
+                    feature: Feature::SecretRotation,
+                } => limits.secret_rotation = true,
+                OverrideKind::Limit {
+                    limit: Limit::Servers,
+                    value,
+                } => limits.servers = value,
+                OverrideKind::Limit {
+                    limit: Limit::Peers,
+                    value,
+                } => limits.peers = value,
+                OverrideKind::Limit {
+                    limit: Limit::ChannelsPerServer,
+                    value,
+                } => limits.channels_per_server = value,
             }
         }
         EffectiveLimits { tier, limits }
@@ -255,11 +264,30 @@ mod tests {
     #[test]
     fn defaults_match_spec_table() {
         let t = TierTable::default();
-        assert_eq!((t.free.servers, t.free.peers, t.free.channels_per_server), (Some(2), Some(2), Some(5)));
-        assert_eq!((t.standard.servers, t.standard.peers, t.standard.channels_per_server), (Some(20), Some(25), Some(50)));
-        assert_eq!((t.enterprise.servers, t.enterprise.peers, t.enterprise.channels_per_server), (None, None, None));
+        assert_eq!(
+            (t.free.servers, t.free.peers, t.free.channels_per_server),
+            (Some(2), Some(2), Some(5))
+        );
+        assert_eq!(
+            (
+                t.standard.servers,
+                t.standard.peers,
+                t.standard.channels_per_server
+            ),
+            (Some(20), Some(25), Some(50))
+        );
+        assert_eq!(
+            (
+                t.enterprise.servers,
+                t.enterprise.peers,
+                t.enterprise.channels_per_server
+            ),
+            (None, None, None)
+        );
         assert!(!t.free.admin_rw && t.standard.admin_rw && t.enterprise.admin_rw);
-        assert!(!t.free.secret_rotation && t.standard.secret_rotation && t.enterprise.secret_rotation);
+        assert!(
+            !t.free.secret_rotation && t.standard.secret_rotation && t.enterprise.secret_rotation
+        );
     }
 
     #[test]
@@ -268,7 +296,12 @@ mod tests {
         assert_eq!(e.check_room_for_one(Limit::Servers, 1), Ok(()));
         assert_eq!(
             e.check_room_for_one(Limit::Servers, 2),
-            Err(Refusal::TierLimit { limit: Limit::Servers, current: 2, max: 2, tier: Tier::Free })
+            Err(Refusal::TierLimit {
+                limit: Limit::Servers,
+                current: 2,
+                max: 2,
+                tier: Tier::Free
+            })
         );
         let ent = EffectiveLimits::at(&TierTable::default(), Tier::Enterprise, &[], now());
         assert_eq!(ent.check_room_for_one(Limit::Peers, 1_000_000), Ok(()));
@@ -293,11 +326,16 @@ mod tests {
         let t = TierTable::default();
         let ov = [
             TierOverride {
-                kind: OverrideKind::Feature { feature: Feature::AdminRw },
+                kind: OverrideKind::Feature {
+                    feature: Feature::AdminRw,
+                },
                 expires_at: now() + Duration::hours(1),
             },
             TierOverride {
-                kind: OverrideKind::Limit { limit: Limit::Servers, value: Some(10) },
+                kind: OverrideKind::Limit {
+                    limit: Limit::Servers,
+                    value: Some(10),
+                },
                 expires_at: now() + Duration::hours(1),
             },
         ];

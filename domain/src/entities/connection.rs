@@ -152,7 +152,12 @@ pub struct SecretState {
 impl SecretState {
     /// A fresh, never-viewed secret whose plaintext is kept.
     pub fn fresh(generation: u32) -> Self {
-        SecretState { generation, source_viewed: false, target_viewed: false, plaintext_kept: true }
+        SecretState {
+            generation,
+            source_viewed: false,
+            target_viewed: false,
+            plaintext_kept: true,
+        }
     }
 
     /// Whether a side has viewed this generation.

@@ -31,8 +31,10 @@ pub enum NotificationKind {
     GrantRevoked,
     /// An admin connection was offered to the organization.
     AdminOfferReceived,
-    /// A connection's status changed.
+    /// A connection's status changed (or a connection was provisioned).
     ConnectionStatusChanged,
+    /// A connection's secret was rotated; gateways need the new one.
+    SecretRotated,
 }
 
 /// A notification (SPEC §1).

@@ -30,9 +30,15 @@ impl User {
     /// The caller this user acts as.
     pub fn caller(&self) -> Caller {
         if self.platform_admin {
-            Caller::PlatformAdmin { user: self.id.clone() }
+            Caller::PlatformAdmin {
+                user: self.id.clone(),
+            }
         } else {
-            Caller::Member { user: self.id.clone(), org: self.org_id.clone(), role: self.role }
+            Caller::Member {
+                user: self.id.clone(),
+                org: self.org_id.clone(),
+                role: self.role,
+            }
         }
     }
 }
