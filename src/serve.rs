@@ -1,0 +1,139 @@
+//! `switchboard serve`: load and validate configuration, prepare the data dir, open the store
+//! with its master key, bootstrap the platform admin, prepare TLS, bind the listeners, write
+//! `listeners.json`, and run until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use switchboard_config::Config;
+use switchboard_storage::{MasterKey, Store};
+
+use crate::cli::ServeArgs;
+use crate::data_dir::{self, STORE_FILE};
+use crate::health::{self, Readiness};
+use crate::listeners::Listeners;
+use crate::{bootstrap, shutdown, telemetry, tls};
+
+/// A startup failure, with the exit code it maps to.
+#[derive(Debug)]
+pub enum StartError {
+    /// The configuration is invalid (exit 2); every problem is listed.
+    Config(String),
+    /// Anything else that stops the start (exit 1).
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(e: anyhow::Error) -> Self {
+        StartError::Other(e)
+    }
+}
+
+/// Loads the configuration the way `serve` does: file, environment, then `--data-dir`.
+pub fn load_config(args: &ServeArgs) -> Result<Config, StartError> {
+    // vars_os: a non-UTF-8 variable elsewhere in the environment must not panic the start;
+    // one of ours that is not UTF-8 reaches the loader in lossy form and fails its parser.
+    let env = std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    });
+    let mut config =
+        Config::load(args.config.as_deref(), env).map_err(|e| StartError::Config(e.to_string()))?;
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+/// Runs the server until shutdown.
+pub fn run(args: &ServeArgs) -> Result<(), StartError> {
+    let config = load_config(args)?;
+    telemetry::init(&config.log);
+    // Both ring and aws-lc can end up in the dependency graph; pick one for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let data_dir = config.data_dir.clone();
+    data_dir::prepare(&data_dir).context("preparing the data dir")?;
+    let store = Arc::new(open_store(&data_dir, &config.key_file_path())?);
+    bootstrap::ensure_platform_admin(&store, &data_dir).context("creating the platform admin")?;
+    let dev_dir = config
+        .dev_tls_paths()
+        .0
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| data_dir.join("tls"));
+    let tls = tls::prepare(config.tls_paths(), &dev_dir).context("preparing TLS")?;
+    tracing::info!(cert = %tls.cert_path.display(), key = %tls.key_path.display(), ca = ?tls.ca_path, "TLS certificate and key loaded");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config, store))?;
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+async fn serve(config: Config, store: Arc<Store>) -> Result<(), StartError> {
+    let (shutdown, _trigger) = shutdown::install().context("installing signal handlers")?;
+    let http = bind(config.http.listen, "http").await?;
+    let listeners = Listeners {
+        http: Some(http.local_addr().context("reading the HTTP address")?),
+        ..Listeners::default()
+    };
+    tracing::info!(http = ?listeners.http, "listening");
+    let ready: Arc<dyn Readiness> = Arc::new(StoreReadiness(store.clone()));
+    let grace = Duration::from_secs(u64::from(config.timeouts.shutdown_grace_secs));
+    let http_task = tokio::spawn(health::serve(
+        http,
+        ready,
+        config.http.request_timeout(),
+        grace,
+        shutdown.clone(),
+    ));
+    listeners
+        .write(&config.data_dir)
+        .context("writing listeners.json")?;
+    tracing::info!(path = %config.data_dir.join(data_dir::LISTENERS_FILE).display(), "ready");
+    let _ = http_task.await;
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener, StartError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} listener on {addr}"))
+        .map_err(StartError::Other)
+}
+
+/// Opens the store, creating the master key on first start only: a store without its key
+/// could never verify or reveal its secrets again, so a missing key then is an error.
+fn open_store(data_dir: &Path, key_path: &Path) -> Result<Store, StartError> {
+    let store_path = data_dir.join(STORE_FILE);
+    let first_start = !store_path.exists();
+    let key = if key_path.exists() || !first_start {
+        MasterKey::load(key_path)
+            .with_context(|| format!("loading the master key {}", key_path.display()))?
+    } else {
+        tracing::warn!(path = %key_path.display(), "first start: creating the master key (mode 0600); back it up with the store");
+        MasterKey::create(key_path)
+            .with_context(|| format!("creating the master key {}", key_path.display()))?
+    };
+    let store = Store::open(&store_path, key)
+        .with_context(|| format!("opening the store {}", store_path.display()))?;
+    tracing::info!(path = %store_path.display(), first_start, "store open");
+    Ok(store)
+}
+
+struct StoreReadiness(Arc<Store>);
+
+impl Readiness for StoreReadiness {
+    fn check(&self) -> Result<(), String> {
+        self.0.read().map(|_| ()).map_err(|e| e.to_string())
+    }
+}
