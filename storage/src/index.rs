@@ -306,6 +306,11 @@ impl Stored for Connection {
                 self.target_server_id.as_str(),
                 self.key(),
             ),
+            multi(
+                schema::CONNECTIONS_BY_STATUS,
+                self.status.as_str(),
+                self.key(),
+            ),
         ];
         if let Some(grant) = &self.grant_id {
             entries.push(multi(

@@ -242,6 +242,14 @@ pub trait Reader: sealed::Source {
         by_multi(self, schema::CONNECTIONS_BY_ORG, org.as_str())
     }
 
+    /// The connections whose status is `status` (e.g. every open admin offer).
+    fn connections_with_status(
+        &self,
+        status: switchboard_domain::entities::ConnectionStatus,
+    ) -> Result<Vec<Connection>, StoreError> {
+        by_multi(self, schema::CONNECTIONS_BY_STATUS, status.as_str())
+    }
+
     /// A notification by id.
     fn get_notification(&self, id: &NotificationId) -> Result<Option<Notification>, StoreError> {
         load(self, id.as_str())

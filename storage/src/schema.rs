@@ -65,6 +65,9 @@ pub(crate) const CONNECTIONS_BY_SERVER: MultiDef =
     MultimapTableDefinition::new("idx_connections_by_server");
 pub(crate) const CONNECTIONS_BY_ORG: MultiDef =
     MultimapTableDefinition::new("idx_connections_by_org");
+/// Status name → connections with that status (e.g. open admin offers to re-arm on start).
+pub(crate) const CONNECTIONS_BY_STATUS: MultiDef =
+    MultimapTableDefinition::new("idx_connections_by_status");
 
 pub(crate) const NOTIFICATIONS_BY_ORG: OrderedDef =
     TableDefinition::new("idx_notifications_by_org");
@@ -114,7 +117,7 @@ pub(crate) const UNIQUE_TABLES: [UniqueDef; 4] = [
     ACTIVE_AGREEMENT_BY_PAIR,
 ];
 
-pub(crate) const MULTI_TABLES: [MultiDef; 16] = [
+pub(crate) const MULTI_TABLES: [MultiDef; 17] = [
     USERS_BY_ORG,
     SERVERS_BY_ORG,
     CHANNELS_BY_SERVER,
@@ -129,6 +132,7 @@ pub(crate) const MULTI_TABLES: [MultiDef; 16] = [
     CONNECTIONS_BY_GRANT,
     CONNECTIONS_BY_SERVER,
     CONNECTIONS_BY_ORG,
+    CONNECTIONS_BY_STATUS,
     API_TOKENS_BY_USER,
     REGISTRATION_TOKENS_BY_CONNECTION,
 ];

@@ -511,6 +511,19 @@ fn check(r: &impl Reader, m: &Model, ids: &Ids) {
             .cloned()
             .collect();
         assert_eq!(r.connections_of_org(org).unwrap(), conns);
+        for status in switchboard_domain::entities::ConnectionStatus::ALL {
+            let with: Vec<_> = m
+                .connections
+                .values()
+                .filter(|c| c.status == status)
+                .cloned()
+                .collect();
+            assert_eq!(
+                r.connections_with_status(status).unwrap(),
+                with,
+                "{status:?}"
+            );
+        }
         for unread_only in [false, true] {
             let newest: Vec<_> = sorted(
                 m.notifications
