@@ -1,0 +1,69 @@
+//! What every actor and service call shares: the store, the effect sink, the clock, the tier
+//! table, the limits, and the registry of live actors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_domain::tiers::TierTable;
+
+use crate::clock::Clock;
+use crate::effects::EffectSink;
+use crate::registry::Registry;
+use crate::store::StoreHandle;
+
+/// Limits and timings the actors enforce (from configuration).
+#[derive(Debug, Clone)]
+pub struct ActorSettings {
+    /// Secret views admitted per window, per connection (SPEC §7: 5).
+    pub secret_views: u32,
+    /// The view window (60 s).
+    pub secret_views_window: Duration,
+    /// Rotations admitted per window, per connection (5).
+    pub secret_rotations: u32,
+    /// The rotation window (300 s).
+    pub secret_rotations_window: Duration,
+    /// How long an admin offer stays open (`admin_offer_ttl`, 7 days).
+    pub admin_offer_ttl: Duration,
+    /// An actor with no message for this long stops; never shorter than the longest rate
+    /// window, so passivation cannot reset a limit early.
+    pub actor_idle: Duration,
+    /// Bounded mailbox size of each actor: a full mailbox answers 503 instead of queueing.
+    pub mailbox_capacity: usize,
+}
+
+impl Default for ActorSettings {
+    fn default() -> Self {
+        ActorSettings {
+            secret_views: 5,
+            secret_views_window: Duration::from_secs(60),
+            secret_rotations: 5,
+            secret_rotations_window: Duration::from_secs(300),
+            admin_offer_ttl: Duration::from_secs(7 * 24 * 3600),
+            actor_idle: Duration::from_secs(300),
+            mailbox_capacity: 256,
+        }
+    }
+}
+
+impl ActorSettings {
+    /// The idle period actually used: at least the longest rate window.
+    pub fn effective_idle(&self) -> Duration {
+        self.actor_idle.max(self.secret_views_window).max(self.secret_rotations_window)
+    }
+}
+
+/// Shared state of the service and its actors.
+pub struct Core {
+    /// The store.
+    pub store: StoreHandle,
+    /// Where runtime effects go (broker, relay).
+    pub sink: Arc<dyn EffectSink>,
+    /// The service's clock.
+    pub clock: Arc<dyn Clock>,
+    /// Tier limits from configuration.
+    pub tiers: TierTable,
+    /// Actor limits and timings.
+    pub settings: ActorSettings,
+    /// Live actors.
+    pub registry: Registry,
+}

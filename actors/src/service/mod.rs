@@ -1,0 +1,75 @@
+//! [`Switchboard`]: the service every front end (HTTP API, broker, relay) calls. Each
+//! operation authorizes through `domain` rules inside one write transaction on the actor that
+//! owns the entity, then carries out runtime effects. Reads use MVCC snapshots and never wait
+//! for writers. One file per area of SPEC §8.
+
+mod admin;
+mod auth;
+mod catalog;
+mod connections;
+mod feeds;
+mod gateway;
+mod grants;
+mod org;
+mod peering;
+mod secrets;
+pub mod types;
+
+use std::sync::Arc;
+
+use actix::ArbiterHandle;
+use chrono::{DateTime, Utc};
+use switchboard_domain::tiers::TierTable;
+use switchboard_domain::{ChangeSet, Refusal};
+use switchboard_storage::WriteTx;
+
+use crate::clock::Clock;
+use crate::core::{ActorSettings, Core};
+use crate::effects::{self, EffectSink, Issued};
+use crate::error::{ServiceError, ServiceResult};
+use crate::registry::Registry;
+use crate::store::StoreHandle;
+
+/// The service. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Switchboard {
+    core: Arc<Core>,
+}
+
+impl Switchboard {
+    /// A service over `store`, starting its actors on `arbiter`.
+    pub fn new(
+        store: StoreHandle,
+        arbiter: ArbiterHandle,
+        sink: Arc<dyn EffectSink>,
+        clock: Arc<dyn Clock>,
+        tiers: TierTable,
+        settings: ActorSettings,
+    ) -> Self {
+        let core = Core { store, sink, clock, tiers, settings, registry: Registry::new(arbiter) };
+        Switchboard { core: Arc::new(core) }
+    }
+
+    /// Shared state, for the timers and tests.
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.core.clock.now()
+    }
+
+    fn after(&self, changes: &ChangeSet) {
+        effects::after_commit(self.core.sink.as_ref(), changes);
+    }
+}
+
+/// Writes a rule's change set inside the transaction (shorthand for the closures).
+fn commit(tx: &mut WriteTx<'_>, changes: &ChangeSet) -> ServiceResult<Issued> {
+    effects::apply_in_tx(tx, changes)
+}
+
+/// `Option` → `NotFound` of a kind.
+fn found<T>(value: Option<T>, kind: switchboard_domain::EntityKind) -> ServiceResult<T> {
+    value.ok_or(ServiceError::Refused(Refusal::NotFound { kind }))
+}
