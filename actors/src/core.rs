@@ -29,6 +29,8 @@ pub struct ActorSettings {
     pub actor_idle: Duration,
     /// Bounded mailbox size of each actor: a full mailbox answers 503 instead of queueing.
     pub mailbox_capacity: usize,
+    /// Enrollment attempts admitted per IP per minute.
+    pub enroll_attempts_per_ip_per_minute: u32,
 }
 
 impl Default for ActorSettings {
@@ -41,6 +43,7 @@ impl Default for ActorSettings {
             admin_offer_ttl: Duration::from_secs(7 * 24 * 3600),
             actor_idle: Duration::from_secs(300),
             mailbox_capacity: 256,
+            enroll_attempts_per_ip_per_minute: 10,
         }
     }
 }
@@ -48,7 +51,9 @@ impl Default for ActorSettings {
 impl ActorSettings {
     /// The idle period actually used: at least the longest rate window.
     pub fn effective_idle(&self) -> Duration {
-        self.actor_idle.max(self.secret_views_window).max(self.secret_rotations_window)
+        self.actor_idle
+            .max(self.secret_views_window)
+            .max(self.secret_rotations_window)
     }
 }
 
@@ -66,4 +71,11 @@ pub struct Core {
     pub settings: ActorSettings,
     /// Live actors.
     pub registry: Registry,
+    /// Wakes the offer-expiry timer when a new admin offer is made.
+    pub offers_changed: tokio::sync::Notify,
+    /// Broker endpoints, CA and ICE servers for connector configurations; filled in by the
+    /// binary once its listeners are bound.
+    pub gateway: std::sync::RwLock<crate::service::types::GatewayInfo>,
+    /// Enrollment attempts per client IP (guessing registration tokens).
+    pub enroll_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
 }

@@ -21,7 +21,12 @@ pub trait EffectSink: Send + Sync + 'static {
     /// Deletes the connection's TURN allocations.
     fn drop_relay_allocations(&self, connection: &ConnectionId);
     /// Tells the connection's gateways its new status.
-    fn push_status(&self, connection: &ConnectionId, status: ConnectionStatus, reason: Option<&str>);
+    fn push_status(
+        &self,
+        connection: &ConnectionId,
+        status: ConnectionStatus,
+        reason: Option<&str>,
+    );
 }
 
 /// The sink while no broker or relay is running: there are no gateway sessions or
@@ -36,7 +41,12 @@ impl EffectSink for NoLiveSessions {
     fn drop_relay_allocations(&self, connection: &ConnectionId) {
         tracing::debug!(%connection, "drop relay allocations: none");
     }
-    fn push_status(&self, connection: &ConnectionId, status: ConnectionStatus, _reason: Option<&str>) {
+    fn push_status(
+        &self,
+        connection: &ConnectionId,
+        status: ConnectionStatus,
+        _reason: Option<&str>,
+    ) {
         tracing::debug!(%connection, status = status.as_str(), "status push: no live gateway sessions");
     }
 }
@@ -54,7 +64,10 @@ pub fn apply_in_tx(tx: &mut WriteTx<'_>, changes: &ChangeSet) -> ServiceResult<I
     let mut issued = Issued::default();
     for effect in &changes.effects {
         match effect {
-            Effect::IssueSecret { connection, generation } => {
+            Effect::IssueSecret {
+                connection,
+                generation,
+            } => {
                 let secret = SharedSecret::generate();
                 tx.set_secret(connection, *generation, &secret)?;
                 tx.delete_registration_tokens_of(connection)?;
@@ -67,7 +80,9 @@ pub fn apply_in_tx(tx: &mut WriteTx<'_>, changes: &ChangeSet) -> ServiceResult<I
                 tx.delete_secret(connection)?;
                 tx.delete_registration_tokens_of(connection)?;
             }
-            Effect::KickGateways { .. } | Effect::DropRelayAllocations { .. } | Effect::PushStatus { .. } => {}
+            Effect::KickGateways { .. }
+            | Effect::DropRelayAllocations { .. }
+            | Effect::PushStatus { .. } => {}
         }
     }
     Ok(issued)
@@ -99,8 +114,14 @@ pub fn after_commit(sink: &dyn EffectSink, changes: &ChangeSet) {
         match effect {
             Effect::KickGateways { connection } => sink.kick_gateways(connection),
             Effect::DropRelayAllocations { connection } => sink.drop_relay_allocations(connection),
-            Effect::PushStatus { connection, status, reason } => sink.push_status(connection, *status, reason.as_deref()),
-            Effect::IssueSecret { .. } | Effect::ForgetSecretPlaintext { .. } | Effect::RevokeCredentials { .. } => {}
+            Effect::PushStatus {
+                connection,
+                status,
+                reason,
+            } => sink.push_status(connection, *status, reason.as_deref()),
+            Effect::IssueSecret { .. }
+            | Effect::ForgetSecretPlaintext { .. }
+            | Effect::RevokeCredentials { .. } => {}
         }
     }
     metrics::counter!("switchboard_audit_events_total").increment(changes.audit.len() as u64);

@@ -58,7 +58,10 @@ struct Liveness {
 
 impl Liveness {
     fn new(core: &Core) -> Self {
-        Liveness { last_active: Instant::now(), idle: core.settings.effective_idle() }
+        Liveness {
+            last_active: Instant::now(),
+            idle: core.settings.effective_idle(),
+        }
     }
 }
 
@@ -133,14 +136,22 @@ entity_actor!(
 impl OrgActor {
     /// A new actor for `id`.
     pub fn new(id: OrgId, core: Arc<Core>) -> Self {
-        OrgActor { id, live: Liveness::new(&core), core }
+        OrgActor {
+            id,
+            live: Liveness::new(&core),
+            core,
+        }
     }
 }
 
 impl AgreementActor {
     /// A new actor for `id`.
     pub fn new(id: AgreementId, core: Arc<Core>) -> Self {
-        AgreementActor { id, live: Liveness::new(&core), core }
+        AgreementActor {
+            id,
+            live: Liveness::new(&core),
+            core,
+        }
     }
 }
 
@@ -150,7 +161,13 @@ impl ConnectionActor {
         let s = &core.settings;
         let views = StrictWindow::new(s.secret_views, s.secret_views_window);
         let rotations = StrictWindow::new(s.secret_rotations, s.secret_rotations_window);
-        ConnectionActor { id, live: Liveness::new(&core), core, views, rotations }
+        ConnectionActor {
+            id,
+            live: Liveness::new(&core),
+            core,
+            views,
+            rotations,
+        }
     }
 }
 

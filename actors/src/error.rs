@@ -40,7 +40,10 @@ pub enum ServiceError {
 impl ServiceError {
     /// Shorthand for a field validation error.
     pub fn invalid(field: &str, problem: impl Into<String>) -> Self {
-        ServiceError::Invalid { field: field.to_owned(), problem: problem.into() }
+        ServiceError::Invalid {
+            field: field.to_owned(),
+            problem: problem.into(),
+        }
     }
 }
 

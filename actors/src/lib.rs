@@ -10,6 +10,7 @@ pub mod effects;
 pub mod entity_actors;
 pub mod error;
 pub mod registry;
+pub mod service;
 pub mod store;
 pub mod window;
 
@@ -17,4 +18,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::{ActorSettings, Core};
 pub use effects::{EffectSink, NoLiveSessions};
 pub use error::{ServiceError, ServiceResult};
+pub use service::Switchboard;
 pub use store::StoreHandle;

@@ -29,7 +29,12 @@ pub struct Registry {
 impl Registry {
     /// An empty registry starting actors on `arbiter`.
     pub fn new(arbiter: ArbiterHandle) -> Self {
-        Registry { arbiter, orgs: DashMap::new(), agreements: DashMap::new(), connections: DashMap::new() }
+        Registry {
+            arbiter,
+            orgs: DashMap::new(),
+            agreements: DashMap::new(),
+            connections: DashMap::new(),
+        }
     }
 
     /// How many actors are live, for metrics and tests.
@@ -57,12 +62,16 @@ macro_rules! activate {
                     .and_modify(|addr| {
                         if !addr.connected() {
                             let (c, i) = (core.clone(), id.clone());
-                            *addr = <$actor>::start_in_arbiter(&core.registry.arbiter, move |_| <$actor>::new(i, c));
+                            *addr = <$actor>::start_in_arbiter(&core.registry.arbiter, move |_| {
+                                <$actor>::new(i, c)
+                            });
                         }
                     })
                     .or_insert_with(|| {
                         let (c, i) = (core.clone(), id.clone());
-                        <$actor>::start_in_arbiter(&core.registry.arbiter, move |_| <$actor>::new(i, c))
+                        <$actor>::start_in_arbiter(&core.registry.arbiter, move |_| {
+                            <$actor>::new(i, c)
+                        })
                     })
                     .clone()
             }
@@ -87,13 +96,20 @@ where
     for _ in 0..2 {
         let addr = I::activate(core, id);
         let (reply, answer) = oneshot::channel();
-        match addr.try_send(Exec { work: Box::new(f.clone()), reply }) {
+        match addr.try_send(Exec {
+            work: Box::new(f.clone()),
+            reply,
+        }) {
             Ok(()) => {
-                return answer.await.unwrap_or(Err(ServiceError::Unavailable("the actor stopped before answering")));
+                return answer.await.unwrap_or(Err(ServiceError::Unavailable(
+                    "the actor stopped before answering",
+                )));
             }
             Err(SendError::Full(_)) => {
                 metrics::counter!("switchboard_mailbox_full_total").increment(1);
-                return Err(ServiceError::Unavailable("too many requests for this entity; retry shortly"));
+                return Err(ServiceError::Unavailable(
+                    "too many requests for this entity; retry shortly",
+                ));
             }
             Err(SendError::Closed(_)) => continue,
         }

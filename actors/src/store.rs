@@ -34,7 +34,8 @@ impl StoreHandle {
         let result = tokio::task::spawn_blocking(move || store.write(f))
             .await
             .map_err(|_| ServiceError::Unavailable("a store task failed"))?;
-        metrics::histogram!("switchboard_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("switchboard_store_commit_seconds")
+            .record(started.elapsed().as_secs_f64());
         result
     }
 

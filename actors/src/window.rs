@@ -58,10 +58,15 @@ mod tests {
         assert_eq!(wait, Duration::from_secs(50));
         assert!(w.admit(t0 + chrono::Duration::seconds(59)).is_err());
         assert!(w.admit(t0 + chrono::Duration::seconds(60)).is_ok());
-        assert!(w.admit(t0 + chrono::Duration::seconds(60)).is_err(), "the 2nd slot frees at 61 s");
+        assert!(
+            w.admit(t0 + chrono::Duration::seconds(60)).is_err(),
+            "the 2nd slot frees at 61 s"
+        );
         // One event per second for ten minutes: never more than 5 in any 60 s.
         let mut w = StrictWindow::new(5, Duration::from_secs(60));
-        let admitted: Vec<i64> = (0..600).filter(|s| w.admit(t0 + chrono::Duration::seconds(*s)).is_ok()).collect();
+        let admitted: Vec<i64> = (0..600)
+            .filter(|s| w.admit(t0 + chrono::Duration::seconds(*s)).is_ok())
+            .collect();
         for (i, s) in admitted.iter().enumerate() {
             let in_window = admitted[i..].iter().take_while(|x| **x < s + 60).count();
             assert!(in_window <= 5);

@@ -27,7 +27,7 @@ const HEAD_LEN: usize = 8 + KEY_LEN + KEY_LEN;
 const HEAD_LABEL: &[u8] = b"switchboard/v1/audit-head";
 
 /// An audit event with its position in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
     /// Its sequence number (1 for the first event); use it as a paging cursor.
     pub seq: u64,

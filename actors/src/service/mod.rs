@@ -46,8 +46,32 @@ impl Switchboard {
         tiers: TierTable,
         settings: ActorSettings,
     ) -> Self {
-        let core = Core { store, sink, clock, tiers, settings, registry: Registry::new(arbiter) };
-        Switchboard { core: Arc::new(core) }
+        let per_minute = std::num::NonZeroU32::new(settings.enroll_attempts_per_ip_per_minute)
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let core = Core {
+            store,
+            sink,
+            clock,
+            tiers,
+            registry: Registry::new(arbiter),
+            offers_changed: tokio::sync::Notify::new(),
+            gateway: std::sync::RwLock::new(types::GatewayInfo::default()),
+            enroll_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
+            settings,
+        };
+        Switchboard {
+            core: Arc::new(core),
+        }
+    }
+
+    /// Sets what connector configurations tell gateways (called once listeners are bound).
+    pub fn set_gateway_info(&self, info: types::GatewayInfo) {
+        let mut slot = self
+            .core
+            .gateway
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *slot = info;
     }
 
     /// Shared state, for the timers and tests.

@@ -404,7 +404,10 @@ pub fn required(field: &str, value: &str) -> ServiceResult<String> {
 /// Checks an optional text field's length.
 pub fn optional(field: &str, value: &str) -> ServiceResult<String> {
     if value.chars().count() > MAX_TEXT_LEN {
-        return Err(ServiceError::invalid(field, format!("must be at most {MAX_TEXT_LEN} characters")));
+        return Err(ServiceError::invalid(
+            field,
+            format!("must be at most {MAX_TEXT_LEN} characters"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -412,7 +415,12 @@ pub fn optional(field: &str, value: &str) -> ServiceResult<String> {
 /// Checks an e-mail address's shape (something@something.tld, no spaces).
 pub fn email(field: &str, value: &str) -> ServiceResult<String> {
     let v = required(field, value)?;
-    let ok = v.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'));
+    let ok = v.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    });
     if !ok || v.contains(char::is_whitespace) {
         return Err(ServiceError::invalid(field, "must be an e-mail address"));
     }
