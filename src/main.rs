@@ -4,12 +4,12 @@
 mod bootstrap;
 mod cli;
 mod data_dir;
-mod health;
 mod listeners;
 mod serve;
 mod shutdown;
 mod telemetry;
 mod tls;
+mod wiring;
 
 use std::process::ExitCode;
 

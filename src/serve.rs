@@ -5,17 +5,19 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusHandle;
+use switchboard_actors::service::types::GatewayInfo;
+use switchboard_actors::{NoLiveSessions, StoreHandle, Switchboard, SystemClock};
+use switchboard_api::{ApiSettings, ApiState};
 use switchboard_config::Config;
 use switchboard_storage::{MasterKey, Store};
 
 use crate::cli::ServeArgs;
 use crate::data_dir::{self, STORE_FILE};
-use crate::health::{self, Readiness};
 use crate::listeners::Listeners;
-use crate::{bootstrap, shutdown, telemetry, tls};
+use crate::{bootstrap, shutdown, telemetry, tls, wiring};
 
 /// A startup failure, with the exit code it maps to.
 #[derive(Debug)]
@@ -70,38 +72,80 @@ pub fn run(args: &ServeArgs) -> Result<(), StartError> {
     let tls = tls::prepare(config.tls_paths(), &dev_dir).context("preparing TLS")?;
     tracing::info!(cert = %tls.cert_path.display(), key = %tls.key_path.display(), ca = ?tls.ca_path, "TLS certificate and key loaded");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(serve(config, store))?;
+    let metrics = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics recorder not installed; /metrics will answer 404");
+            None
+        }
+    };
+    // actix actors on an arbiter, everything else (hyper, timers) on a multi-thread runtime.
+    let system = actix::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the async runtime: {e}"))
+    });
+    system.block_on(serve(config, store, tls, metrics))?;
     tracing::info!("shutdown complete");
     Ok(())
 }
 
-async fn serve(config: Config, store: Arc<Store>) -> Result<(), StartError> {
+async fn serve(
+    config: Config,
+    store: Arc<Store>,
+    tls: tls::TlsMaterial,
+    metrics: Option<PrometheusHandle>,
+) -> Result<(), StartError> {
     let (shutdown, _trigger) = shutdown::install().context("installing signal handlers")?;
+    let arbiter = actix::Arbiter::new();
+    let service = Switchboard::new(
+        StoreHandle::new(store.clone()),
+        arbiter.handle(),
+        Arc::new(NoLiveSessions),
+        Arc::new(SystemClock),
+        wiring::tier_table(&config),
+        wiring::actor_settings(&config),
+    );
+    let ca_certificate = match &tls.ca_path {
+        Some(path) => Some(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        ),
+        None => None,
+    };
+    service.set_gateway_info(GatewayInfo {
+        ca_certificate,
+        ..GatewayInfo::default()
+    });
+    let timer = tokio::spawn(service.clone().run_offer_timer(until(shutdown.clone())));
+
     let http = bind(config.http.listen, "http").await?;
     let listeners = Listeners {
         http: Some(http.local_addr().context("reading the HTTP address")?),
         ..Listeners::default()
     };
     tracing::info!(http = ?listeners.http, "listening");
-    let ready: Arc<dyn Readiness> = Arc::new(StoreReadiness(store.clone()));
-    let grace = Duration::from_secs(u64::from(config.timeouts.shutdown_grace_secs));
-    let http_task = tokio::spawn(health::serve(
-        http,
-        ready,
-        config.http.request_timeout(),
-        grace,
-        shutdown.clone(),
-    ));
+    let ready_store = store.clone();
+    let state = ApiState {
+        service,
+        metrics,
+        settings: ApiSettings::from_config(&config),
+        ready: Arc::new(move || ready_store.read().map(|_| ()).map_err(|e| e.to_string())),
+    };
+    let http_task = tokio::spawn(switchboard_api::serve(http, state, until(shutdown.clone())));
     listeners
         .write(&config.data_dir)
         .context("writing listeners.json")?;
     tracing::info!(path = %config.data_dir.join(data_dir::LISTENERS_FILE).display(), "ready");
     let _ = http_task.await;
+    let _ = timer.await;
+    arbiter.stop();
     Ok(())
+}
+
+/// Resolves when shutdown begins.
+async fn until(mut shutdown: shutdown::Shutdown) {
+    shutdown.wait().await
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener, StartError> {
@@ -128,12 +172,4 @@ fn open_store(data_dir: &Path, key_path: &Path) -> Result<Store, StartError> {
         .with_context(|| format!("opening the store {}", store_path.display()))?;
     tracing::info!(path = %store_path.display(), first_start, "store open");
     Ok(store)
-}
-
-struct StoreReadiness(Arc<Store>);
-
-impl Readiness for StoreReadiness {
-    fn check(&self) -> Result<(), String> {
-        self.0.read().map(|_| ()).map_err(|e| e.to_string())
-    }
 }

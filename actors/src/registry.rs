@@ -93,17 +93,26 @@ where
     T: Send + 'static,
     F: FnOnce(&mut WriteTx<'_>) -> ServiceResult<T> + Clone + Send + 'static,
 {
+    let kind = std::any::type_name::<A>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("actor");
     for _ in 0..2 {
         let addr = I::activate(core, id);
         let (reply, answer) = oneshot::channel();
+        // Messages queued or running, by actor kind: the mailbox depth as operators see it.
+        let depth = metrics::gauge!("switchboard_actor_mailbox_depth", "kind" => kind);
         match addr.try_send(Exec {
             work: Box::new(f.clone()),
             reply,
         }) {
             Ok(()) => {
-                return answer.await.unwrap_or(Err(ServiceError::Unavailable(
+                depth.increment(1.0);
+                let result = answer.await.unwrap_or(Err(ServiceError::Unavailable(
                     "the actor stopped before answering",
                 )));
+                depth.decrement(1.0);
+                return result;
             }
             Err(SendError::Full(_)) => {
                 metrics::counter!("switchboard_mailbox_full_total").increment(1);

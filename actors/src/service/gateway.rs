@@ -29,6 +29,13 @@ impl Switchboard {
         caller: &Caller,
         id: &ConnectionId,
     ) -> ServiceResult<ConnectorConfig> {
+        if let Caller::PlatformAdmin { .. } = caller {
+            // Platform admins never see what leads to a secret, not even that it exists.
+            return Err(Refusal::NotFound {
+                kind: EntityKind::Connection,
+            }
+            .into());
+        }
         member_org(caller)?;
         let broker = self
             .core
