@@ -257,6 +257,29 @@ fn sixth_view_in_a_minute_is_rate_limited_then_allowed_again() {
         )
         .await
         .unwrap();
+        // A member's refused attempts do not use up the owners' window.
+        let member = svc
+            .add_member(
+                &owner,
+                NewMember {
+                    email: "m@acme.example".into(),
+                    name: "M".into(),
+                    role: switchboard_domain::Role::Member,
+                },
+            )
+            .await
+            .unwrap();
+        let member = svc.authenticate(&member.token).await.unwrap();
+        for _ in 0..6 {
+            assert!(matches!(
+                svc.view_secret(&member, &offer.id).await,
+                Err(ServiceError::Refused(Refusal::Forbidden { .. }))
+            ));
+            assert!(matches!(
+                svc.view_secret(&admin(), &offer.id).await,
+                Err(ServiceError::Refused(Refusal::Forbidden { .. }))
+            ));
+        }
         for _ in 0..5 {
             svc.view_secret(&owner, &offer.id).await.unwrap();
             clock.advance(chrono::Duration::seconds(1));

@@ -5,6 +5,7 @@
 
 use switchboard_domain::changes::audit_refusal;
 use switchboard_domain::ids::ConnectionId;
+use switchboard_domain::permissions::{Action, authorize_any};
 use switchboard_domain::rules::secret;
 use switchboard_domain::{Caller, ChangeSet, EntityKind, Refusal};
 use switchboard_storage::Reader;
@@ -22,7 +23,8 @@ impl Switchboard {
         caller: &Caller,
         id: &ConnectionId,
     ) -> ServiceResult<SecretReveal> {
-        self.visible_connection(caller, id).await?;
+        self.visible_connection(caller, id, Action::ViewSecret)
+            .await?;
         self.admit(caller, id, Limit::SecretView, "secret.view")
             .await?;
         let (caller2, now) = (caller.clone(), self.now());
@@ -55,7 +57,8 @@ impl Switchboard {
         caller: &Caller,
         id: &ConnectionId,
     ) -> ServiceResult<Rotated> {
-        self.visible_connection(caller, id).await?;
+        self.visible_connection(caller, id, Action::RotateSecret)
+            .await?;
         self.rotate(caller, id).await
     }
 
@@ -104,19 +107,27 @@ impl Switchboard {
     }
 
     /// 404 unless the caller's organization is a party (so the limiter is not an oracle).
-    async fn visible_connection(&self, caller: &Caller, id: &ConnectionId) -> ServiceResult<()> {
+    /// 404 unless the caller's organization is a party, 403 unless its role may do `action`:
+    /// both before the rate limiter, so neither outsiders nor members can use up the window.
+    async fn visible_connection(
+        &self,
+        caller: &Caller,
+        id: &ConnectionId,
+        action: Action,
+    ) -> ServiceResult<()> {
+        if let (Caller::PlatformAdmin { .. }, Action::ViewSecret) = (caller, action) {
+            return Err(Refusal::Forbidden {
+                reason: "platform admins never see secrets",
+            }
+            .into());
+        }
         let (caller, id) = (caller.clone(), id.clone());
         self.core
             .store
             .read(move |tx| {
                 let conn = found(tx.get_connection(&id)?, EntityKind::Connection)?;
-                match caller.org() {
-                    Some(org) if !conn.has_party(org) => Err(Refusal::NotFound {
-                        kind: EntityKind::Connection,
-                    }
-                    .into()),
-                    _ => Ok(()),
-                }
+                authorize_any(&caller, &conn.parties(), action, EntityKind::Connection)?;
+                Ok(())
             })
             .await
     }
