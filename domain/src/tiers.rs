@@ -211,15 +211,15 @@ impl EffectiveLimits {
                 OverrideKind::Limit {
                     limit: Limit::Servers,
                     value,
-                } => limits.servers = value,
+                } => limits.servers = raise(limits.servers, value),
                 OverrideKind::Limit {
                     limit: Limit::Peers,
                     value,
-                } => limits.peers = value,
+                } => limits.peers = raise(limits.peers, value),
                 OverrideKind::Limit {
                     limit: Limit::ChannelsPerServer,
                     value,
-                } => limits.channels_per_server = value,
+                } => limits.channels_per_server = raise(limits.channels_per_server, value),
             }
         }
         EffectiveLimits { tier, limits }
@@ -249,6 +249,15 @@ impl EffectiveLimits {
                 available_on: table.tiers_with(feature),
             })
         }
+    }
+}
+
+/// The larger of two limits (`None` = unlimited): an override only ever raises a limit, so a
+/// tier upgrade is never capped by an override granted on the old tier.
+fn raise(tier: Option<u32>, over: Option<u32>) -> Option<u32> {
+    match (tier, over) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
     }
 }
 
@@ -342,6 +351,9 @@ mod tests {
         let live = EffectiveLimits::at(&t, Tier::Free, &ov, now());
         assert!(live.check_feature(&t, Feature::AdminRw).is_ok());
         assert!(live.check_room_for_one(Limit::Servers, 5).is_ok());
+        // An override below the tier's own limit never lowers it (e.g. after an upgrade).
+        let low = EffectiveLimits::at(&t, Tier::Standard, &ov, now());
+        assert!(low.check_room_for_one(Limit::Servers, 15).is_ok());
         let later = EffectiveLimits::at(&t, Tier::Free, &ov, now() + Duration::hours(1));
         assert!(later.check_feature(&t, Feature::AdminRw).is_err());
         assert!(later.check_room_for_one(Limit::Servers, 2).is_err());

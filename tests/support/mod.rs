@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -31,22 +32,39 @@ pub struct Server {
     pub child: Child,
     pub data_dir: PathBuf,
     pub http: SocketAddr,
+    /// Everything the server wrote to stderr so far. A thread drains the pipe continuously:
+    /// an undrained pipe fills after ~64 KiB of logs and blocks the server.
+    pub stderr: Arc<Mutex<String>>,
 }
 
 impl Server {
     /// Starts `serve` and waits for `listeners.json`.
     pub fn start(data_dir: &Path) -> Server {
         let _ = std::fs::remove_file(data_dir.join("listeners.json"));
-        let child = command(data_dir)
+        let mut child = command(data_dir)
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (mut pipe, sink) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
         let mut server = Server {
             child,
             data_dir: data_dir.to_owned(),
             http: "0.0.0.0:0".parse().unwrap(),
+            stderr,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -56,15 +74,11 @@ impl Server {
                 return server;
             }
             if let Some(status) = server.child.try_wait().unwrap() {
-                let mut err = String::new();
-                server
-                    .child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut err)
-                    .unwrap();
-                panic!("server exited with {status} before it was ready:\n{err}");
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "server exited with {status} before it was ready:\n{}",
+                    server.stderr.lock().unwrap()
+                );
             }
             assert!(Instant::now() < deadline, "server not ready in time");
             std::thread::sleep(Duration::from_millis(20));
@@ -82,29 +96,17 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits; returns the exit status and stderr.
-    pub fn terminate(mut self) -> (ExitStatus, String) {
+    pub fn terminate(self) -> (ExitStatus, String) {
         self.signal("TERM");
-        let status = self.child.wait().unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        (status, err)
+        self.terminate_after_signal()
     }
 
     /// Waits for exit after a signal was sent; returns the exit status and stderr.
     pub fn terminate_after_signal(mut self) -> (ExitStatus, String) {
         let status = self.child.wait().unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        // The drain thread sees EOF once the process is gone; give it a moment to finish.
+        std::thread::sleep(Duration::from_millis(100));
+        let err = self.stderr.lock().unwrap().clone();
         (status, err)
     }
 
@@ -366,42 +368,29 @@ pub struct Harness {
     server: Option<Server>,
     pub admin: String,
     pub addr: SocketAddr,
-    logs: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    drain: Option<std::thread::JoinHandle<()>>,
+    logs: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
     pub fn start() -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let mut server = Server::start(dir.path());
+        let server = Server::start(dir.path());
         let admin = admin_token(dir.path());
         let addr = server.http;
-        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut stderr = server.child.stderr.take().unwrap();
-        let sink = logs.clone();
-        let drain = std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
+        let logs = server.stderr.clone();
         Harness {
             server: Some(server),
             admin,
             addr,
             logs,
-            drain: Some(drain),
             _dir: dir,
         }
     }
 
     /// What the server wrote to stderr so far.
     pub fn logs(&self) -> String {
-        String::from_utf8_lossy(&self.logs.lock().unwrap()).into_owned()
+        self.logs.lock().unwrap().clone()
     }
 
     /// `call` against this server.
@@ -566,9 +555,8 @@ impl Harness {
         let mut server = self.server.take().unwrap();
         server.signal("TERM");
         let status = server.child.wait().unwrap();
-        if let Some(drain) = self.drain.take() {
-            let _ = drain.join();
-        }
+        // The drain thread in `Server` sees EOF once the process is gone.
+        std::thread::sleep(Duration::from_millis(100));
         let logs = self.logs();
         assert!(status.success(), "exit {status}:\n{logs}");
         logs

@@ -109,27 +109,38 @@ impl Switchboard {
     /// 404 unless the caller's organization is a party (so the limiter is not an oracle).
     /// 404 unless the caller's organization is a party, 403 unless its role may do `action`:
     /// both before the rate limiter, so neither outsiders nor members can use up the window.
+    /// A role refusal is audited like every other secret refusal (SPEC §7).
     async fn visible_connection(
         &self,
         caller: &Caller,
         id: &ConnectionId,
         action: Action,
     ) -> ServiceResult<()> {
+        let audit_action = match action {
+            Action::ViewSecret => "secret.view",
+            _ => "secret.rotate",
+        };
         if let (Caller::PlatformAdmin { .. }, Action::ViewSecret) = (caller, action) {
-            return Err(Refusal::Forbidden {
+            let err = ServiceError::Refused(Refusal::Forbidden {
                 reason: "platform admins never see secrets",
-            }
-            .into());
+            });
+            self.audit_refusal(caller, id, audit_action, &err).await;
+            return Err(err);
         }
-        let (caller, id) = (caller.clone(), id.clone());
-        self.core
+        let (c, i) = (caller.clone(), id.clone());
+        let checked = self
+            .core
             .store
             .read(move |tx| {
-                let conn = found(tx.get_connection(&id)?, EntityKind::Connection)?;
-                authorize_any(&caller, &conn.parties(), action, EntityKind::Connection)?;
+                let conn = found(tx.get_connection(&i)?, EntityKind::Connection)?;
+                authorize_any(&c, &conn.parties(), action, EntityKind::Connection)?;
                 Ok(())
             })
-            .await
+            .await;
+        if let Err(err @ ServiceError::Refused(Refusal::Forbidden { .. })) = &checked {
+            self.audit_refusal(caller, id, audit_action, err).await;
+        }
+        checked
     }
 
     async fn admit(
