@@ -228,3 +228,93 @@ fn every_acknowledged_change_survives_sigkill() {
     );
     server.terminate();
 }
+
+#[test]
+fn admin_offers_expire_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    let ttl = [("SWITCHBOARD_TIMEOUTS_ADMIN_OFFER_TTL_SECS", "2")];
+    let server = Server::start_with_env(&data, &ttl);
+    let admin = admin_token(&data);
+    let org = |slug: &str| {
+        let (s, b) = call(
+            server.http,
+            "POST",
+            "/v1/orgs",
+            Some(&admin),
+            Some(
+                &json!({"name": slug, "slug": slug, "owner": {"email": format!("o@{slug}.example"), "name": "O"}}),
+            ),
+        );
+        assert_eq!(s, 201, "{b}");
+        b["owner_token"].as_str().unwrap().to_owned()
+    };
+    let (a, b) = (org("alpha"), org("beta"));
+    let (_, req) = call(
+        server.http,
+        "POST",
+        "/v1/peering/requests",
+        Some(&a),
+        Some(&json!({"to_org": "beta"})),
+    );
+    let (_, accepted) = call(
+        server.http,
+        "POST",
+        &format!(
+            "/v1/peering/requests/{}/accept",
+            req["id"].as_str().unwrap()
+        ),
+        Some(&b),
+        None,
+    );
+    let agreement = accepted["agreement_id"].as_str().unwrap().to_owned();
+    let (_, srv) = call(
+        server.http,
+        "POST",
+        "/v1/servers",
+        Some(&a),
+        Some(&json!({"name": "managed", "kind": "mirth"})),
+    );
+    let (s, offer) = call(
+        server.http,
+        "POST",
+        "/v1/connections/admin",
+        Some(&a),
+        Some(&json!({"agreement_id": agreement, "server_id": srv["id"], "access": "ro"})),
+    );
+    assert_eq!(s, 201, "{offer}");
+    assert_eq!(offer["status"], "offered");
+    let id = offer["id"].as_str().unwrap().to_owned();
+    // Die before the deadline; come back after it: the offer expires on start.
+    server.kill();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let server = Server::start_with_env(&data, &ttl);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, conn) = call(
+            server.http,
+            "GET",
+            &format!("/v1/connections/{id}"),
+            Some(&b),
+            None,
+        );
+        if conn["status"] == "expired" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {}",
+            conn["status"]
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (s, _) = call(
+        server.http,
+        "POST",
+        &format!("/v1/connections/{id}/accept"),
+        Some(&b),
+        Some(&json!({"server_id": srv["id"]})),
+    );
+    assert_eq!(s, 409, "an expired offer cannot be accepted");
+    server.terminate();
+}

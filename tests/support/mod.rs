@@ -40,8 +40,17 @@ pub struct Server {
 impl Server {
     /// Starts `serve` and waits for `listeners.json`.
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with_env(data_dir, &[])
+    }
+
+    /// Like [`Server::start`] with extra `SWITCHBOARD_*` settings.
+    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let _ = std::fs::remove_file(data_dir.join("listeners.json"));
-        let mut child = command(data_dir)
+        let mut cmd = command(data_dir);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
