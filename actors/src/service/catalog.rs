@@ -5,14 +5,13 @@ use switchboard_domain::entities::{Channel, Server};
 use switchboard_domain::ids::{ChannelId, ServerId};
 use switchboard_domain::permissions::{Action, authorize};
 use switchboard_domain::rules::catalog;
-use switchboard_domain::{Caller, ChangeSet, EntityKind};
+use switchboard_domain::{Caller, EntityKind};
 use switchboard_storage::Reader;
 
 use super::org::member_org;
 use super::types::{ChannelPatch, NewChannel, NewServer, ServerPatch, optional, required};
 use super::{Switchboard, found};
 use crate::error::ServiceResult;
-use crate::registry::exec;
 
 impl Switchboard {
     /// `POST /v1/servers`.
@@ -23,7 +22,7 @@ impl Switchboard {
         let description = optional("description", req.description.as_deref().unwrap_or(""))?;
         let version = optional("version", req.version.as_deref().unwrap_or(""))?;
         let (caller2, now, tiers) = (caller.clone(), self.now(), self.core.tiers);
-        let (server, changes) = exec(&self.core, &org_id, {
+        self.change(&org_id, {
             let org_id = org_id.clone();
             move |tx| {
                 let org = found(tx.get_org(&org_id)?, EntityKind::Organization)?;
@@ -44,8 +43,7 @@ impl Switchboard {
                     created_at: now,
                 };
                 tx.put_server(&server)?;
-                let mut changes = ChangeSet::default();
-                changes.audit(
+                let changes = super::audited(
                     &caller2,
                     vec![org.id.clone()],
                     "server.create",
@@ -53,13 +51,10 @@ impl Switchboard {
                     serde_json::json!({"name": server.name}),
                     now,
                 );
-                super::commit(tx, &changes)?;
                 Ok((server, changes))
             }
         })
-        .await?;
-        self.after(&changes);
-        Ok(server)
+        .await
     }
 
     /// `GET /v1/servers`.
@@ -114,7 +109,7 @@ impl Switchboard {
             .map(|v| optional("version", v))
             .transpose()?;
         let (caller2, id, now) = (caller.clone(), id.clone(), self.now());
-        let (server, changes) = exec(&self.core, &org_id, move |tx| {
+        self.change(&org_id, move |tx| {
             let mut server = found(tx.get_server(&id)?, EntityKind::Server)?;
             catalog::update_server(&caller2, &server)?;
             if let Some(v) = name.clone() {
@@ -130,8 +125,7 @@ impl Switchboard {
                 server.version = v;
             }
             tx.put_server(&server)?;
-            let mut changes = ChangeSet::default();
-            changes.audit(
+            let changes = super::audited(
                 &caller2,
                 vec![server.org_id.clone()],
                 "server.update",
@@ -139,19 +133,16 @@ impl Switchboard {
                 serde_json::json!({}),
                 now,
             );
-            super::commit(tx, &changes)?;
             Ok((server, changes))
         })
-        .await?;
-        self.after(&changes);
-        Ok(server)
+        .await
     }
 
     /// `DELETE /v1/servers/{id}`: refused while it has channels or live connections.
     pub async fn delete_server(&self, caller: &Caller, id: &ServerId) -> ServiceResult<()> {
         let org_id = member_org(caller)?;
         let (caller2, id, now) = (caller.clone(), id.clone(), self.now());
-        let changes = exec(&self.core, &org_id, move |tx| {
+        self.change(&org_id, move |tx| {
             let server = found(tx.get_server(&id)?, EntityKind::Server)?;
             let channels = tx.count_channels_of_server(&server.id)?;
             let live = tx
@@ -161,8 +152,7 @@ impl Switchboard {
                 .count() as u32;
             catalog::delete_server(&caller2, &server, channels, live)?;
             tx.delete_server(&server.id)?;
-            let mut changes = ChangeSet::default();
-            changes.audit(
+            let changes = super::audited(
                 &caller2,
                 vec![server.org_id.clone()],
                 "server.delete",
@@ -170,12 +160,9 @@ impl Switchboard {
                 serde_json::json!({"name": server.name}),
                 now,
             );
-            super::commit(tx, &changes)?;
-            Ok(changes)
+            Ok(((), changes))
         })
-        .await?;
-        self.after(&changes);
-        Ok(())
+        .await
     }
 
     /// `POST /v1/servers/{id}/channels`.
@@ -194,7 +181,7 @@ impl Switchboard {
         )?;
         let (caller2, server, now, tiers) =
             (caller.clone(), server.clone(), self.now(), self.core.tiers);
-        let (channel, changes) = exec(&self.core, &org_id, {
+        self.change(&org_id, {
             let org_id = org_id.clone();
             move |tx| {
                 let server = found(tx.get_server(&server)?, EntityKind::Server)?;
@@ -219,8 +206,7 @@ impl Switchboard {
                     created_at: now,
                 };
                 tx.put_channel(&channel)?;
-                let mut changes = ChangeSet::default();
-                changes.audit(
+                let changes = super::audited(
                     &caller2,
                     vec![org.id.clone()],
                     "channel.create",
@@ -228,13 +214,10 @@ impl Switchboard {
                     serde_json::json!({"server_id": server.id, "published": channel.published}),
                     now,
                 );
-                super::commit(tx, &changes)?;
                 Ok((channel, changes))
             }
         })
-        .await?;
-        self.after(&changes);
-        Ok(channel)
+        .await
     }
 
     /// `GET /v1/servers/{id}/channels`.
@@ -291,7 +274,7 @@ impl Switchboard {
             .map(|v| optional("public_description", v))
             .transpose()?;
         let (caller2, id, now) = (caller.clone(), id.clone(), self.now());
-        let (channel, changes) = exec(&self.core, &org_id, move |tx| {
+        self.change(&org_id, move |tx| {
             let mut channel = found(tx.get_channel(&id)?, EntityKind::Channel)?;
             let live = tx
                 .grants_of_channel(&channel.id)?
@@ -317,8 +300,7 @@ impl Switchboard {
                 channel.published = v;
             }
             tx.put_channel(&channel)?;
-            let mut changes = ChangeSet::default();
-            changes.audit(
+            let changes = super::audited(
                 &caller2,
                 vec![channel.org_id.clone()],
                 "channel.update",
@@ -326,19 +308,16 @@ impl Switchboard {
                 serde_json::json!({"published": channel.published}),
                 now,
             );
-            super::commit(tx, &changes)?;
             Ok((channel, changes))
         })
-        .await?;
-        self.after(&changes);
-        Ok(channel)
+        .await
     }
 
     /// `DELETE /v1/channels/{id}`: refused while live grants exist.
     pub async fn delete_channel(&self, caller: &Caller, id: &ChannelId) -> ServiceResult<()> {
         let org_id = member_org(caller)?;
         let (caller2, id, now) = (caller.clone(), id.clone(), self.now());
-        let changes = exec(&self.core, &org_id, move |tx| {
+        self.change(&org_id, move |tx| {
             let channel = found(tx.get_channel(&id)?, EntityKind::Channel)?;
             let live = tx
                 .grants_of_channel(&channel.id)?
@@ -347,8 +326,7 @@ impl Switchboard {
                 .count() as u32;
             catalog::delete_channel(&caller2, &channel, live)?;
             tx.delete_channel(&channel.id)?;
-            let mut changes = ChangeSet::default();
-            changes.audit(
+            let changes = super::audited(
                 &caller2,
                 vec![channel.org_id.clone()],
                 "channel.delete",
@@ -356,11 +334,8 @@ impl Switchboard {
                 serde_json::json!({}),
                 now,
             );
-            super::commit(tx, &changes)?;
-            Ok(changes)
+            Ok(((), changes))
         })
-        .await?;
-        self.after(&changes);
-        Ok(())
+        .await
     }
 }

@@ -36,7 +36,7 @@ impl Switchboard {
                 .await?
         };
         let (caller2, now) = (caller.clone(), self.now());
-        let (view, changes) = exec(&self.core, &grant_agreement, move |tx| {
+        self.change(&grant_agreement, move |tx| {
             let grant = found(tx.get_grant(&req.grant_id)?, EntityKind::Grant)?;
             let agreement = found(
                 tx.get_agreement(&grant.agreement_id)?,
@@ -60,12 +60,9 @@ impl Switchboard {
                 duplicate_exists,
             };
             let (conn, changes) = provision_p2p(&caller2, request, now)?;
-            super::commit(tx, &changes)?;
             Ok((project(tx, &org, &conn)?, changes))
         })
-        .await?;
-        self.after(&changes);
-        Ok(view)
+        .await
     }
 
     /// `POST /v1/connections/admin`: offers remote management of the caller's server.

@@ -13,7 +13,6 @@ use super::org::member_org;
 use super::types::{GrantView, NewGrant};
 use super::{Switchboard, found};
 use crate::error::ServiceResult;
-use crate::registry::exec;
 
 impl Switchboard {
     /// `POST /v1/grants {agreement_id, channel_id}`: an offer if the caller owns the channel,
@@ -21,7 +20,7 @@ impl Switchboard {
     pub async fn create_grant(&self, caller: &Caller, req: NewGrant) -> ServiceResult<GrantView> {
         member_org(caller)?;
         let (caller2, now) = (caller.clone(), self.now());
-        let (view, changes) = exec(&self.core, &req.agreement_id.clone(), move |tx| {
+        self.change(&req.agreement_id.clone(), move |tx| {
             let agreement = found(tx.get_agreement(&req.agreement_id)?, EntityKind::Agreement)?;
             let channel = found(tx.get_channel(&req.channel_id)?, EntityKind::Channel)?;
             let caller_org = caller2.org().cloned();
@@ -36,7 +35,6 @@ impl Switchboard {
                     && !g.status.is_terminal()
             });
             let (grant, changes) = grant::create(&caller2, &agreement, &channel, duplicate, now)?;
-            super::commit(tx, &changes)?;
             Ok((
                 GrantView {
                     grant,
@@ -46,9 +44,7 @@ impl Switchboard {
                 changes,
             ))
         })
-        .await?;
-        self.after(&changes);
-        Ok(view)
+        .await
     }
 
     /// `GET /v1/grants`: grants the caller's organization owns or holds.
@@ -82,16 +78,13 @@ impl Switchboard {
                 .await?
         };
         let (caller2, id, now) = (caller.clone(), id.clone(), self.now());
-        let (view, changes) = exec(&self.core, &agreement, move |tx| {
+        self.change(&agreement, move |tx| {
             let g = found(tx.get_grant(&id)?, EntityKind::Grant)?;
             let connections = tx.connections_of_grant(&g.id)?;
             let (updated, changes) = grant::decide(&caller2, &g, event, &connections, now)?;
-            super::commit(tx, &changes)?;
             Ok((grant_view(tx, updated)?, changes))
         })
-        .await?;
-        self.after(&changes);
-        Ok(view)
+        .await
     }
 }
 

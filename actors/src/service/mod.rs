@@ -17,17 +17,19 @@ pub mod types;
 
 use std::sync::Arc;
 
-use actix::ArbiterHandle;
+use actix::{Actor, ArbiterHandle, Context, Handler};
 use chrono::{DateTime, Utc};
+use switchboard_domain::ids::OrgId;
 use switchboard_domain::tiers::TierTable;
-use switchboard_domain::{ChangeSet, Refusal};
+use switchboard_domain::{Caller, ChangeSet, Refusal};
 use switchboard_storage::WriteTx;
 
 use crate::clock::Clock;
 use crate::core::{ActorSettings, Core};
 use crate::effects::{self, EffectSink, Issued};
+use crate::entity_actors::Exec;
 use crate::error::{ServiceError, ServiceResult};
-use crate::registry::Registry;
+use crate::registry::{Activate, Registry, exec};
 use crate::store::StoreHandle;
 
 /// The service. Cheap to clone; share one per process.
@@ -86,6 +88,40 @@ impl Switchboard {
     fn after(&self, changes: &ChangeSet) {
         effects::after_commit(self.core.sink.as_ref(), changes);
     }
+
+    /// Runs `work` as one transaction on the actor owning `id`. `work` returns its answer and
+    /// the change set decided with it; the change set commits in the same transaction, and
+    /// its runtime effects follow the commit.
+    async fn change<A, I, T, F>(&self, id: &I, work: F) -> ServiceResult<T>
+    where
+        A: Actor<Context = Context<A>> + Handler<Exec<(T, ChangeSet)>>,
+        I: Activate<A>,
+        T: Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> ServiceResult<(T, ChangeSet)> + Clone + Send + 'static,
+    {
+        let (value, changes) = exec(&self.core, id, move |tx| {
+            let (value, changes) = work(tx)?;
+            commit(tx, &changes)?;
+            Ok((value, changes))
+        })
+        .await?;
+        self.after(&changes);
+        Ok(value)
+    }
+}
+
+/// A change set holding one successful audit event.
+fn audited(
+    caller: &Caller,
+    orgs: Vec<OrgId>,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> ChangeSet {
+    let mut changes = ChangeSet::default();
+    changes.audit(caller, orgs, action, target, details, now);
+    changes
 }
 
 /// Writes a rule's change set inside the transaction (shorthand for the closures).

@@ -17,7 +17,6 @@ use super::org::member_org;
 use super::types::{AgreementView, NewPeeringRequest, PeerRef, PeeringRequestView};
 use super::{Switchboard, found};
 use crate::error::ServiceResult;
-use crate::registry::exec;
 
 impl Switchboard {
     /// `POST /v1/peering/requests {to_org}` (an id, or a slug).
@@ -29,7 +28,7 @@ impl Switchboard {
         let from_id = member_org(caller)?;
         let (caller2, now, tiers) = (caller.clone(), self.now(), self.core.tiers);
         let target = req.to_org.trim().to_owned();
-        let (view, changes) = exec(&self.core, &from_id, {
+        self.change(&from_id, {
             let from_id = from_id.clone();
             move |tx| {
                 let from = found(tx.get_org(&from_id)?, EntityKind::Organization)?;
@@ -49,7 +48,6 @@ impl Switchboard {
                     },
                     now,
                 )?;
-                super::commit(tx, &changes)?;
                 let request = changes
                     .requests
                     .last()
@@ -58,9 +56,7 @@ impl Switchboard {
                 Ok((view_of(request, &from, &to), changes))
             }
         })
-        .await?;
-        self.after(&changes);
-        Ok(view)
+        .await
     }
 
     /// `GET /v1/peering/inbox`.
@@ -109,7 +105,7 @@ impl Switchboard {
     ) -> ServiceResult<PeeringRequestView> {
         let org = member_org(caller)?;
         let (caller2, id, now, tiers) = (caller.clone(), id.clone(), self.now(), self.core.tiers);
-        let (view, changes) = exec(&self.core, &org, move |tx| {
+        self.change(&org, move |tx| {
             let request = found(tx.get_peering_request(&id)?, EntityKind::PeeringRequest)?;
             let from = found(tx.get_org(&request.from_org)?, EntityKind::Organization)?;
             let to = found(tx.get_org(&request.to_org)?, EntityKind::Organization)?;
@@ -126,13 +122,10 @@ impl Switchboard {
                 },
                 now,
             )?;
-            super::commit(tx, &changes)?;
             let updated = changes.requests.last().cloned().unwrap_or(request);
             Ok((view_of(updated, &from, &to), changes))
         })
-        .await?;
-        self.after(&changes);
-        Ok(view)
+        .await
     }
 
     /// `GET /v1/agreements`.
@@ -205,21 +198,18 @@ impl Switchboard {
     ) -> ServiceResult<AgreementView> {
         let org = member_org(caller)?;
         let (caller2, now) = (caller.clone(), self.now());
-        let (view, changes) = exec(&self.core, id, {
+        self.change(id, {
             let id = id.clone();
             move |tx| {
                 let a = found(tx.get_agreement(&id)?, EntityKind::Agreement)?;
                 let grants = tx.grants_of_agreement(&a.id)?;
                 let connections = tx.connections_of_agreement(&a.id)?;
                 let changes = agreement::revoke(&caller2, &a, &grants, &connections, now)?;
-                super::commit(tx, &changes)?;
                 let revoked = changes.agreements.first().cloned().unwrap_or(a);
                 Ok((agreement_view(tx, &org, revoked)?, changes))
             }
         })
-        .await?;
-        self.after(&changes);
-        Ok(view)
+        .await
     }
 }
 
