@@ -6,7 +6,7 @@ use switchboard_domain::ids::{OrgId, UserId};
 use switchboard_domain::permissions::authorize_platform;
 use switchboard_domain::tiers::{OverrideKind, Tier, TierOverride};
 use switchboard_domain::{Caller, ChangeSet, EntityKind, Role};
-use switchboard_storage::{ApiToken, AuditEntry, Reader, TokenRecord};
+use switchboard_storage::{ApiToken, AuditEntry, Reader};
 
 use super::types::{NewOrg, NewOverride, OrgCreated, TierChange, email, optional, required};
 use super::{Switchboard, found};
@@ -58,31 +58,13 @@ impl Switchboard {
             serde_json::json!({"slug": org.slug, "tier": org.tier, "owner": owner.id}),
             now,
         );
-        let (o, u, t, c) = (
-            org.clone(),
-            owner.clone(),
-            token.as_str().to_owned(),
-            changes.clone(),
-        );
-        exec(&self.core, &org.id, move |tx| {
+        let (o, u, t) = (org.clone(), owner.clone(), token.as_str().to_owned());
+        self.change(&org.id, move |tx| {
             tx.put_org(&o)?;
-            tx.put_user(&u)?;
-            let t: ApiToken = t
-                .parse()
-                .map_err(|_| ServiceError::Unavailable("token encoding"))?;
-            tx.put_api_token(
-                &t,
-                &TokenRecord {
-                    user_id: u.id.clone(),
-                    created_at: now,
-                    label: Some("owner".to_owned()),
-                },
-            )?;
-            super::commit(tx, &c)?;
-            Ok(())
+            super::org::put_user_with_token(tx, &u, &t, "owner", now)?;
+            Ok(((), changes))
         })
         .await?;
-        self.after(&changes);
         Ok(OrgCreated {
             org,
             owner,

@@ -147,25 +147,12 @@ impl Switchboard {
             serde_json::json!({"role": user.role}),
             now,
         );
-        let (u, t, c) = (user.clone(), token.as_str().to_owned(), changes.clone());
-        exec(&self.core, &org_id, move |tx| {
-            tx.put_user(&u)?;
-            let t: ApiToken = t
-                .parse()
-                .map_err(|_| ServiceError::Unavailable("token encoding"))?;
-            tx.put_api_token(
-                &t,
-                &TokenRecord {
-                    user_id: u.id.clone(),
-                    created_at: now,
-                    label: Some("first".to_owned()),
-                },
-            )?;
-            super::commit(tx, &c)?;
-            Ok(())
+        let (u, t) = (user.clone(), token.as_str().to_owned());
+        self.change(&org_id, move |tx| {
+            put_user_with_token(tx, &u, &t, "first", now)?;
+            Ok(((), changes))
         })
         .await?;
-        self.after(&changes);
         Ok(MemberCreated {
             user,
             token: token.as_str().to_owned(),
@@ -314,6 +301,28 @@ impl Switchboard {
             })
             .await
     }
+}
+
+/// Stores a user and its first API token. The token travels as text so the transaction body
+/// can be cloned for a retry; the token type itself is deliberately not `Clone`.
+pub(super) fn put_user_with_token(
+    tx: &mut switchboard_storage::WriteTx<'_>,
+    user: &User,
+    token: &str,
+    label: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<()> {
+    tx.put_user(user)?;
+    let token: ApiToken = token
+        .parse()
+        .map_err(|_| ServiceError::Unavailable("token encoding"))?;
+    let record = TokenRecord {
+        user_id: user.id.clone(),
+        created_at: now,
+        label: Some(label.to_owned()),
+    };
+    tx.put_api_token(&token, &record)?;
+    Ok(())
 }
 
 fn owner_count(tx: &impl Reader, org: &OrgId) -> ServiceResult<u32> {
