@@ -15,8 +15,9 @@ use switchboard_storage::WriteTx;
 use tokio::sync::oneshot;
 
 use crate::core::Core;
-use crate::error::ServiceResult;
+use crate::error::{ServiceError, ServiceResult};
 use crate::window::StrictWindow;
+use switchboard_domain::Refusal;
 
 /// The body of one write transaction.
 pub type Work<T> = Box<dyn FnOnce(&mut WriteTx<'_>) -> ServiceResult<T> + Send>;
@@ -51,9 +52,15 @@ impl Message for Admit {
     type Result = Result<(), Duration>;
 }
 
+/// How long an actor that has only ever answered "not found" stays alive: probing random ids
+/// must not pin an actor per id for the whole idle period.
+pub const PROBE_IDLE: Duration = Duration::from_secs(2);
+
 struct Liveness {
     last_active: Instant,
     idle: Duration,
+    /// Whether any message has succeeded (the entity exists).
+    proven: bool,
 }
 
 impl Liveness {
@@ -61,6 +68,7 @@ impl Liveness {
         Liveness {
             last_active: Instant::now(),
             idle: core.settings.effective_idle(),
+            proven: false,
         }
     }
 }
@@ -81,7 +89,7 @@ macro_rules! entity_actor {
             fn started(&mut self, ctx: &mut Self::Context) {
                 ctx.set_mailbox_capacity(self.core.settings.mailbox_capacity);
                 metrics::gauge!("switchboard_actors", "kind" => $kind).increment(1.0);
-                let tick = (self.live.idle / 4).max(Duration::from_millis(50));
+                let tick = (self.live.idle / 4).clamp(Duration::from_millis(50), PROBE_IDLE);
                 ctx.run_interval(tick, |act, ctx| {
                     if act.live.last_active.elapsed() >= act.live.idle {
                         let me = ctx.address();
@@ -105,11 +113,23 @@ macro_rules! entity_actor {
                 self.live.last_active = Instant::now();
                 let store = self.core.store.clone();
                 let Exec { work, reply } = msg;
+                let idle = self.core.settings.effective_idle();
                 AtomicResponse::new(Box::pin(
-                    async move {
-                        let _ = reply.send(store.write(work).await);
-                    }
-                    .into_actor(self),
+                    async move { store.write(work).await }
+                        .into_actor(self)
+                        .map(move |result, act, _ctx| {
+                            match &result {
+                                Ok(_) => {
+                                    act.live.proven = true;
+                                    act.live.idle = idle;
+                                }
+                                Err(ServiceError::Refused(Refusal::NotFound { .. })) if !act.live.proven => {
+                                    act.live.idle = PROBE_IDLE;
+                                }
+                                Err(_) => {}
+                            }
+                            let _ = reply.send(result);
+                        }),
                 ))
             }
         }

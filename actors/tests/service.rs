@@ -433,3 +433,28 @@ fn idle_actors_stop_and_come_back_on_demand() {
         assert_eq!(svc.core().registry.connections.len(), 1);
     });
 }
+
+#[test]
+fn probing_unknown_ids_does_not_pin_actors() {
+    run(ActorSettings::default(), |svc, _| async move {
+        let me = org(&svc, "prober", Tier::Free).await;
+        for _ in 0..20 {
+            let id = switchboard_domain::ids::ConnectionId::generate();
+            assert!(matches!(
+                svc.move_connection(&me, &id, ConnectionMove::Pause).await,
+                Err(ServiceError::Refused(Refusal::NotFound { .. }))
+            ));
+        }
+        assert!(svc.core().registry.connections.len() >= 20);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !svc.core().registry.connections.is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "probe actors still live"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A real entity's actor is kept for the normal idle period.
+        assert!(!svc.core().registry.orgs.is_empty());
+    });
+}
