@@ -85,7 +85,7 @@ fn operation(route: &Route) -> Value {
             "name": q.name,
             "in": "query",
             "required": false,
-            "schema": { "type": q.kind },
+            "schema": query_schema(q),
             "description": q.description,
         })
     }));
@@ -93,16 +93,36 @@ fn operation(route: &Route) -> Value {
         op.insert("parameters".into(), Value::Array(parameters));
     }
     if let Some(schema) = route.request {
+        // A body whose fields are all optional may be left out (it reads as `{}`).
+        let required = crate::schemas::components()
+            .get(schema)
+            .and_then(|s| s.get("required"))
+            .and_then(Value::as_array)
+            .is_some_and(|fields| !fields.is_empty());
         op.insert(
             "requestBody".into(),
             json!({
-                "required": true,
+                "required": required,
                 "content": { "application/json": { "schema": reference(schema) } },
             }),
         );
     }
     op.insert("responses".into(), responses(route));
     Value::Object(op)
+}
+
+/// The schema of a query parameter: the parser's exact bounds for the shared paging
+/// parameters and the status filter, the plain type otherwise.
+fn query_schema(q: &crate::routes::QueryParam) -> Value {
+    match q.name {
+        "limit" => json!({ "type": "integer", "minimum": 1, "maximum": crate::query::MAX_LIMIT }),
+        "after" => json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX }),
+        "status" => json!({
+            "type": "string",
+            "enum": switchboard_domain::entities::ConnectionStatus::ALL.map(|s| s.as_str()),
+        }),
+        _ => json!({ "type": q.kind }),
+    }
 }
 
 fn responses(route: &Route) -> Value {

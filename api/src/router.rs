@@ -36,34 +36,30 @@ impl Match {
 }
 
 /// Finds the route for `verb` (`None` for a method no route serves) and `path`. When several
-/// templates match (`/v1/connections/admin` and `/v1/connections/{id}`), the one with the
-/// fewest placeholders wins.
+/// templates match (`/v1/connections/admin` and `/v1/connections/{id}`), only the most
+/// specific ones (fewest placeholders) count, for the match and for `Allow` alike.
 pub fn find(verb: Option<Verb>, path: &str) -> Match {
-    let mut best: Option<(&'static Route, Vec<&str>)> = None;
+    let matches: Vec<(&'static Route, Vec<&str>)> = ROUTES
+        .iter()
+        .filter_map(|route| match_template(route.path, path).map(|params| (route, params)))
+        .collect();
+    let Some(fewest) = matches.iter().map(|(_, params)| params.len()).min() else {
+        return Match::NotFound;
+    };
     let mut allowed = Vec::new();
-    for route in ROUTES {
-        let Some(params) = match_template(route.path, path) else {
-            continue;
-        };
+    for (route, params) in matches.into_iter().filter(|(_, p)| p.len() == fewest) {
         if Some(route.verb) == verb {
-            if best.as_ref().is_none_or(|(_, p)| params.len() < p.len()) {
-                best = Some((route, params));
-            }
-        } else if !allowed.contains(&route.verb) {
+            return Match::Found {
+                route,
+                params: params.into_iter().map(str::to_owned).collect(),
+            };
+        }
+        if !allowed.contains(&route.verb) {
             allowed.push(route.verb);
         }
     }
-    match best {
-        Some((route, params)) => Match::Found {
-            route,
-            params: params.into_iter().map(str::to_owned).collect(),
-        },
-        None if allowed.is_empty() => Match::NotFound,
-        None => {
-            allowed.sort_by_key(|v| Verb::ALL.iter().position(|a| a == v));
-            Match::MethodNotAllowed { allowed }
-        }
-    }
+    allowed.sort_by_key(|v| Verb::ALL.iter().position(|a| a == v));
+    Match::MethodNotAllowed { allowed }
 }
 
 /// The placeholder segments of `path` if it fits `template` segment for segment.
@@ -132,6 +128,16 @@ mod tests {
         match find(Some(Verb::Put), "/v1/servers/srv_x") {
             Match::MethodNotAllowed { allowed } => {
                 assert_eq!(allowed, vec![Verb::Get, Verb::Patch, Verb::Delete]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match find(Some(Verb::Get), "/v1/connections/admin") {
+            Match::MethodNotAllowed { allowed } => {
+                assert_eq!(
+                    allowed,
+                    vec![Verb::Post],
+                    "the literal route alone decides `Allow`"
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -597,6 +597,21 @@ fn string() -> Value {
     json!({ "type": "string" })
 }
 
+/// An organization slug as the service accepts it.
+fn slug() -> Value {
+    json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$" })
+}
+
+/// An e-mail address as the service accepts it (something@domain.tld, no spaces).
+fn email() -> Value {
+    json!({ "type": "string", "maxLength": 1000, "pattern": "^[^@\\s]+@[^@\\s.][^@\\s]*\\.[^@\\s]*[^@\\s.]$" })
+}
+
+/// A required text field as the service checks it: not empty, at most 1000 characters.
+fn text() -> Value {
+    json!({ "type": "string", "minLength": 1, "maxLength": 1000, "pattern": "\\S" })
+}
+
 fn secret(description: &str) -> Value {
     json!({ "type": "string", "description": description })
 }

@@ -4,22 +4,25 @@
 
 use serde_json::{Map, Value};
 
-use super::{boolean, datetime, enumeration, id, integer, nullable, reference, request, string};
+use super::{
+    boolean, datetime, email, enumeration, id, integer, nullable, reference, request, slug, string,
+    text,
+};
 
 /// Adds every request body schema to `m`.
 pub(super) fn add_all(m: &mut Map<String, Value>) {
     add(
         m,
         "NewUser",
-        request(&[("email", string()), ("name", string())], &[]),
+        request(&[("email", email()), ("name", text())], &[]),
     );
     add(
         m,
         "NewOrg",
         request(
             &[
-                ("name", string()),
-                ("slug", string()),
+                ("name", text()),
+                ("slug", slug()),
                 ("owner", reference("NewUser")),
             ],
             &[
@@ -37,13 +40,17 @@ pub(super) fn add_all(m: &mut Map<String, Value>) {
     add(
         m,
         "NewOverride",
-        request(
-            &[("expires_at", datetime())],
-            &[
-                ("feature", nullable(reference("Feature"))),
-                ("limit", nullable(reference("Limit"))),
-                ("value", nullable(integer())),
-            ],
+        described(
+            request(
+                &[("expires_at", datetime())],
+                &[
+                    ("feature", nullable(reference("Feature"))),
+                    ("limit", nullable(reference("Limit"))),
+                    ("value", nullable(integer())),
+                ],
+            ),
+            "Give exactly one of `feature`, or `limit` with `value` (null = unlimited); \
+             `expires_at` must be in the future. Anything else is 422 `invalid`.",
         ),
     );
     add(
@@ -52,7 +59,7 @@ pub(super) fn add_all(m: &mut Map<String, Value>) {
         request(
             &[],
             &[
-                ("name", nullable(string())),
+                ("name", nullable(text())),
                 ("description", nullable(string())),
                 ("discoverable", nullable(boolean())),
             ],
@@ -63,8 +70,8 @@ pub(super) fn add_all(m: &mut Map<String, Value>) {
         "NewMember",
         request(
             &[
-                ("email", string()),
-                ("name", string()),
+                ("email", email()),
+                ("name", text()),
                 ("role", reference("Role")),
             ],
             &[],
@@ -84,7 +91,7 @@ pub(super) fn add_all(m: &mut Map<String, Value>) {
         m,
         "NewServer",
         request(
-            &[("name", string()), ("kind", string())],
+            &[("name", text()), ("kind", text())],
             &[
                 ("description", nullable(string())),
                 ("version", nullable(string())),
@@ -97,9 +104,9 @@ pub(super) fn add_all(m: &mut Map<String, Value>) {
         request(
             &[],
             &[
-                ("name", nullable(string())),
+                ("name", nullable(text())),
                 ("description", nullable(string())),
-                ("kind", nullable(string())),
+                ("kind", nullable(text())),
                 ("version", nullable(string())),
             ],
         ),
@@ -109,8 +116,8 @@ pub(super) fn add_all(m: &mut Map<String, Value>) {
         "NewChannel",
         request(
             &[
-                ("internal_name", string()),
-                ("public_name", string()),
+                ("internal_name", text()),
+                ("public_name", text()),
                 ("direction", reference("Direction")),
             ],
             &[
@@ -125,18 +132,14 @@ pub(super) fn add_all(m: &mut Map<String, Value>) {
         request(
             &[],
             &[
-                ("internal_name", nullable(string())),
-                ("public_name", nullable(string())),
+                ("internal_name", nullable(text())),
+                ("public_name", nullable(text())),
                 ("public_description", nullable(string())),
                 ("published", nullable(boolean())),
             ],
         ),
     );
-    add(
-        m,
-        "NewPeeringRequest",
-        request(&[("to_org", string())], &[]),
-    );
+    add(m, "NewPeeringRequest", request(&[("to_org", text())], &[]));
     add(
         m,
         "NewGrant",
@@ -173,8 +176,13 @@ pub(super) fn add_all(m: &mut Map<String, Value>) {
     add(
         m,
         "EnrollRequest",
-        request(&[("registration_token", string())], &[]),
+        request(&[("registration_token", text())], &[]),
     );
+}
+
+fn described(mut schema: Value, text: &str) -> Value {
+    schema["description"] = Value::String(text.to_owned());
+    schema
 }
 
 fn add(m: &mut Map<String, Value>, name: &str, schema: Value) {
