@@ -9,8 +9,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusHandle;
 use switchboard_actors::service::types::GatewayInfo;
-use switchboard_actors::{NoLiveSessions, StoreHandle, Switchboard, SystemClock};
+use switchboard_actors::{StoreHandle, Switchboard, SystemClock};
 use switchboard_api::{ApiSettings, ApiState};
+use switchboard_broker::{Broker, BrokerSettings, BrokerSink, LiveSessions};
 use switchboard_config::Config;
 use switchboard_storage::{MasterKey, Store};
 
@@ -99,10 +100,11 @@ async fn serve(
 ) -> Result<(), StartError> {
     let (shutdown, _trigger) = shutdown::install().context("installing signal handlers")?;
     let arbiter = actix::Arbiter::new();
+    let sessions = LiveSessions::new();
     let service = Switchboard::new(
         StoreHandle::new(store.clone()),
         arbiter.handle(),
-        Arc::new(NoLiveSessions),
+        Arc::new(BrokerSink::new(sessions.clone())),
         Arc::new(SystemClock),
         wiring::tier_table(&config),
         wiring::actor_settings(&config),
@@ -113,7 +115,16 @@ async fn serve(
         ),
         None => None,
     };
+    let (mqtt, broker_task) = Broker::start(
+        service.clone(),
+        sessions,
+        broker_settings(&config, &tls)?,
+        until(shutdown.clone()),
+    )
+    .await
+    .context("starting the MQTT broker")?;
     service.set_gateway_info(GatewayInfo {
+        mqtt_tls_url: Some(format!("mqtts://{}", mqtt.tls)),
         ca_certificate,
         ..GatewayInfo::default()
     });
@@ -122,9 +133,11 @@ async fn serve(
     let http = bind(config.http.listen, "http").await?;
     let listeners = Listeners {
         http: Some(http.local_addr().context("reading the HTTP address")?),
+        mqtt_tls: Some(mqtt.tls),
+        mqtt_tcp: mqtt.tcp,
         ..Listeners::default()
     };
-    tracing::info!(http = ?listeners.http, "listening");
+    tracing::info!(http = ?listeners.http, mqtt_tls = ?listeners.mqtt_tls, mqtt_tcp = ?listeners.mqtt_tcp, "listening");
     let ready_store = store.clone();
     let state = ApiState {
         service,
@@ -139,8 +152,27 @@ async fn serve(
     tracing::info!(path = %config.data_dir.join(data_dir::LISTENERS_FILE).display(), "ready");
     let _ = http_task.await;
     let _ = timer.await;
+    let _ = broker_task.await;
     arbiter.stop();
     Ok(())
+}
+
+/// The broker's settings from the `mqtt` section and the TLS material.
+fn broker_settings(config: &Config, tls: &tls::TlsMaterial) -> Result<BrokerSettings, StartError> {
+    let server = tls::server_config(&tls.cert_path, &tls.key_path)
+        .context("loading the MQTT TLS certificate")?;
+    let m = &config.mqtt;
+    let mut settings = BrokerSettings::new(m.tls_listen, Arc::new(server));
+    settings.tcp_listen = m.tcp_listen;
+    settings.handshake_timeout =
+        std::time::Duration::from_secs(u64::from(m.handshake_timeout_secs));
+    settings.max_connections = usize::try_from(m.max_connections).unwrap_or(usize::MAX);
+    settings.keepalive_min = m.keepalive_min_secs;
+    settings.keepalive_max = m.keepalive_max_secs;
+    settings.max_payload = usize::try_from(m.max_payload_bytes).unwrap_or(usize::MAX);
+    settings.session_timeout =
+        std::time::Duration::from_secs(u64::from(config.timeouts.session_timeout_secs));
+    Ok(settings)
 }
 
 /// Resolves when shutdown begins.

@@ -38,6 +38,9 @@ pub fn actor_settings(config: &Config) -> ActorSettings {
         actor_idle: secs(config.timeouts.actor_idle_secs),
         mailbox_capacity: ACTOR_MAILBOX_CAPACITY,
         enroll_attempts_per_ip_per_minute: r.enroll_attempts_per_ip_per_minute,
+        lockout_max_failures: config.lockout.max_failures,
+        lockout_window: secs(config.lockout.window_secs),
+        lockout_duration: secs(config.lockout.duration_secs),
     }
 }
 
@@ -59,5 +62,9 @@ mod tests {
             (5, Duration::from_secs(300))
         );
         assert_eq!(s.admin_offer_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(
+            (s.lockout_max_failures, s.lockout_window, s.lockout_duration),
+            (10, Duration::from_secs(60), Duration::from_secs(300))
+        );
     }
 }

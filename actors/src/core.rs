@@ -31,6 +31,12 @@ pub struct ActorSettings {
     pub mailbox_capacity: usize,
     /// Enrollment attempts admitted per IP per minute.
     pub enroll_attempts_per_ip_per_minute: u32,
+    /// Failed gateway CONNECTs from one connection id or IP that lock it out (SPEC §9: 10).
+    pub lockout_max_failures: u32,
+    /// The window those failures are counted over (60 s).
+    pub lockout_window: Duration,
+    /// How long a locked-out connection id or IP is refused (300 s).
+    pub lockout_duration: Duration,
 }
 
 impl Default for ActorSettings {
@@ -44,6 +50,9 @@ impl Default for ActorSettings {
             actor_idle: Duration::from_secs(300),
             mailbox_capacity: 256,
             enroll_attempts_per_ip_per_minute: 10,
+            lockout_max_failures: 10,
+            lockout_window: Duration::from_secs(60),
+            lockout_duration: Duration::from_secs(300),
         }
     }
 }
@@ -78,4 +87,6 @@ pub struct Core {
     pub gateway: std::sync::RwLock<crate::service::types::GatewayInfo>,
     /// Enrollment attempts per client IP (guessing registration tokens).
     pub enroll_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// Failed gateway CONNECTs per connection id and IP, for the lockout (SPEC §9).
+    pub gateway_lockout: crate::service::types::GatewayLockout,
 }

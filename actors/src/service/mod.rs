@@ -9,6 +9,7 @@ mod catalog;
 mod connections;
 mod feeds;
 mod gateway;
+mod gateways;
 mod grants;
 mod org;
 mod peering;
@@ -59,6 +60,7 @@ impl Switchboard {
             offers_changed: tokio::sync::Notify::new(),
             gateway: std::sync::RwLock::new(types::GatewayInfo::default()),
             enroll_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
+            gateway_lockout: types::GatewayLockout::default(),
             settings,
         };
         Switchboard {

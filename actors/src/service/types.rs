@@ -522,3 +522,75 @@ pub struct Diagnostics {
     /// The most likely cause, in one sentence.
     pub summary: String,
 }
+
+pub use super::gateways::GatewayLockout;
+
+/// A gateway's CONNECT that [`Switchboard::authenticate_gateway`](crate::Switchboard::authenticate_gateway)
+/// accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayLogin {
+    /// The connection.
+    pub connection_id: ConnectionId,
+    /// Which end this gateway is.
+    pub side: Side,
+    /// The connection's kind (for `welcome`).
+    pub kind: ConnectionKind,
+    /// Its status at login: `active` or `paused`.
+    pub status: ConnectionStatus,
+}
+
+/// Why a gateway's CONNECT was refused; the broker maps each to its CONNACK code (SPEC §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayRefusal {
+    /// The client id is not `{connection_id}.{source|target}` or the username differs.
+    #[error("malformed client id or username")]
+    BadClientId,
+    /// No such connection.
+    #[error("unknown connection")]
+    UnknownConnection,
+    /// The secret does not match.
+    #[error("bad secret")]
+    BadSecret,
+    /// The connection is neither `active` nor `paused`.
+    #[error("the connection is {}, not active", status.as_str())]
+    NotActive {
+        /// Its status.
+        status: ConnectionStatus,
+    },
+    /// The connection is terminated.
+    #[error("the connection is terminated")]
+    Terminated,
+    /// Too many failures from this connection id or address.
+    #[error("locked out after repeated failures")]
+    LockedOut,
+    /// The store could not be read; the gateway should retry.
+    #[error("temporarily unavailable")]
+    Unavailable,
+}
+
+impl GatewayRefusal {
+    /// The reason recorded in `last_auth_failure`, if this refusal is recorded.
+    pub fn reason(self) -> Option<AuthFailureReason> {
+        match self {
+            GatewayRefusal::UnknownConnection => Some(AuthFailureReason::UnknownConnection),
+            GatewayRefusal::BadSecret => Some(AuthFailureReason::BadSecret),
+            GatewayRefusal::NotActive { .. } => Some(AuthFailureReason::NotActive),
+            GatewayRefusal::Terminated => Some(AuthFailureReason::Terminated),
+            GatewayRefusal::LockedOut => Some(AuthFailureReason::LockedOut),
+            GatewayRefusal::BadClientId | GatewayRefusal::Unavailable => None,
+        }
+    }
+
+    /// The `reason` label of `switchboard_gateway_auth_failures_total`.
+    pub fn metric_reason(self) -> &'static str {
+        match self {
+            GatewayRefusal::BadClientId => "bad_client_id",
+            GatewayRefusal::UnknownConnection => "unknown_connection",
+            GatewayRefusal::BadSecret => "bad_secret",
+            GatewayRefusal::NotActive { .. } => "not_active",
+            GatewayRefusal::Terminated => "terminated",
+            GatewayRefusal::LockedOut => "locked_out",
+            GatewayRefusal::Unavailable => "unavailable",
+        }
+    }
+}

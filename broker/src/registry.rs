@@ -1,0 +1,153 @@
+//! The live gateway sessions, by client id (`{connection_id}.{side}`): how a second session
+//! with the same client id takes over the first, how kicks and status pushes reach a
+//! connection's sessions, and the [`BrokerSink`] the service's effects arrive through.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use switchboard_actors::EffectSink;
+use switchboard_domain::entities::{ConnectionStatus, Side};
+use switchboard_domain::ids::ConnectionId;
+use tokio::sync::{Notify, mpsc};
+
+use crate::messages;
+
+/// Messages queued for one session before further ones are dropped (and counted): a gateway
+/// that does not read must not grow the server's memory.
+pub const SESSION_OUTBOX_CAPACITY: usize = 64;
+
+/// What other tasks hold of a live session.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    /// Distinguishes this session from a later one with the same client id.
+    pub serial: u64,
+    /// Wakes the session to close it (kick or takeover); a stored permit survives a kick
+    /// that arrives before the session waits.
+    pub kick: Arc<Notify>,
+    /// JSON payloads to publish on the session's `rx`, bounded (see
+    /// [`SESSION_OUTBOX_CAPACITY`]).
+    pub outbox: mpsc::Sender<Bytes>,
+    /// Whether the session holds its `rx` subscription (its presence), so a takeover knows
+    /// whether the gateway was online.
+    pub online: Arc<AtomicBool>,
+}
+
+/// Live sessions by client id. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct LiveSessions {
+    sessions: Arc<DashMap<String, SessionHandle>>,
+    serials: Arc<AtomicU64>,
+}
+
+impl LiveSessions {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A fresh handle and the receiving end of its outbox.
+    pub fn new_handle(&self) -> (SessionHandle, mpsc::Receiver<Bytes>) {
+        let (tx, rx) = mpsc::channel(SESSION_OUTBOX_CAPACITY);
+        let handle = SessionHandle {
+            serial: self.serials.fetch_add(1, Ordering::Relaxed),
+            kick: Arc::new(Notify::new()),
+            outbox: tx,
+            online: Arc::new(AtomicBool::new(false)),
+        };
+        (handle, rx)
+    }
+
+    /// Registers `handle` under `client_id`, kicking any session it replaces. Returns whether
+    /// the replaced session was online (the new one inherits its presence).
+    pub fn register(&self, client_id: &str, handle: SessionHandle) -> bool {
+        match self.sessions.insert(client_id.to_owned(), handle) {
+            Some(old) => {
+                old.kick.notify_one();
+                metrics::counter!("switchboard_broker_takeovers_total").increment(1);
+                old.online.load(Ordering::Acquire)
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the session if it is still the registered one; `true` if it was.
+    pub fn unregister(&self, client_id: &str, serial: u64) -> bool {
+        self.sessions
+            .remove_if(client_id, |_, h| h.serial == serial)
+            .is_some()
+    }
+
+    /// Number of live sessions.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Closes every session (shutdown).
+    pub fn kick_all(&self) {
+        for entry in self.sessions.iter() {
+            entry.kick.notify_one();
+        }
+    }
+
+    fn of_connection(&self, connection: &ConnectionId) -> Vec<SessionHandle> {
+        [Side::Source, Side::Target]
+            .into_iter()
+            .filter_map(|side| {
+                self.sessions
+                    .get(&format!("{connection}.{}", side.as_str()))
+                    .map(|h| h.clone())
+            })
+            .collect()
+    }
+}
+
+/// Queues `payload` for a session without waiting; a full outbox drops it (counted).
+pub fn offer(handle: &SessionHandle, payload: Bytes) {
+    if handle.outbox.try_send(payload).is_err() {
+        metrics::counter!("switchboard_broker_dropped_messages_total").increment(1);
+    }
+}
+
+/// The service's effects on live sessions: kicks and status pushes.
+#[derive(Debug, Clone)]
+pub struct BrokerSink {
+    sessions: LiveSessions,
+}
+
+impl BrokerSink {
+    /// A sink acting on `sessions`.
+    pub fn new(sessions: LiveSessions) -> Self {
+        BrokerSink { sessions }
+    }
+}
+
+impl EffectSink for BrokerSink {
+    fn kick_gateways(&self, connection: &ConnectionId) {
+        for handle in self.sessions.of_connection(connection) {
+            handle.kick.notify_one();
+        }
+    }
+
+    fn drop_relay_allocations(&self, connection: &ConnectionId) {
+        tracing::debug!(%connection, "drop relay allocations: no relay running");
+    }
+
+    fn push_status(
+        &self,
+        connection: &ConnectionId,
+        status: ConnectionStatus,
+        reason: Option<&str>,
+    ) {
+        let payload = Bytes::from(messages::status(status, reason).to_string());
+        for handle in self.sessions.of_connection(connection) {
+            offer(&handle, payload.clone());
+        }
+    }
+}

@@ -1,0 +1,670 @@
+//! The broker over real TLS with real rumqttc clients (MQTT 3.1.1 and 5), a real store in a
+//! temp dir and a real actix System: CONNACK codes, lockout, ACL, presence, takeover, kicks
+//! and a silent client that must not delay a real one.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rumqttc::{
+    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS,
+    SubscribeReasonCode, TlsConfiguration, Transport,
+};
+use switchboard_actors::service::types::*;
+use switchboard_actors::{ActorSettings, ManualClock, StoreHandle, Switchboard};
+use switchboard_broker::{Broker, BrokerSettings, BrokerSink, LiveSessions};
+use switchboard_domain::Caller;
+use switchboard_domain::entities::{AuthFailureReason, Direction};
+use switchboard_domain::ids::{ConnectionId, UserId};
+use switchboard_domain::tiers::{Tier, TierTable};
+use switchboard_storage::{MasterKey, Store};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Env {
+    svc: Switchboard,
+    clock: Arc<ManualClock>,
+    port: u16,
+    ca: Vec<u8>,
+    me: Caller,
+    conn: ConnectionId,
+    secret: String,
+}
+
+fn run<F, Fut>(test: F)
+where
+    F: FnOnce(Env) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.redb"), MasterKey::generate()).unwrap();
+    let sys = actix::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    });
+    sys.block_on(async move {
+        let arbiter = actix::Arbiter::new();
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let clock = Arc::new(ManualClock::new(t0));
+        let sessions = LiveSessions::new();
+        let svc = Switchboard::new(
+            StoreHandle::new(Arc::new(store)),
+            arbiter.handle(),
+            Arc::new(BrokerSink::new(sessions.clone())),
+            clock.clone(),
+            TierTable::default(),
+            ActorSettings::default(),
+        );
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let server = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![ck.cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into()),
+            )
+            .unwrap();
+        let mut settings = BrokerSettings::new("127.0.0.1:0".parse().unwrap(), Arc::new(server));
+        settings.handshake_timeout = Duration::from_secs(3);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (bound, task) = Broker::start(svc.clone(), sessions, settings, async {
+            let _ = stop_rx.await;
+        })
+        .await
+        .unwrap();
+        let (me, conn) = self_connection(&svc).await;
+        let secret = svc.view_secret(&me, &conn).await.unwrap().secret;
+        let env = Env {
+            svc,
+            clock,
+            port: bound.tls.port(),
+            ca: ck.cert.pem().into_bytes(),
+            me,
+            conn,
+            secret,
+        };
+        test(env).await;
+        let _ = stop_tx.send(());
+        let _ = task.await;
+        arbiter.stop();
+    });
+}
+
+async fn self_connection(svc: &Switchboard) -> (Caller, ConnectionId) {
+    let admin = Caller::PlatformAdmin {
+        user: UserId::generate(),
+    };
+    let created = svc
+        .create_org(
+            &admin,
+            NewOrg {
+                name: "SOLO".into(),
+                slug: "solo".into(),
+                tier: Some(Tier::Standard),
+                discoverable: Some(true),
+                description: None,
+                owner: NewUser {
+                    email: "owner@solo.example".into(),
+                    name: "Owner".into(),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let me = svc.authenticate(&created.owner_token).await.unwrap();
+    let mut servers = Vec::new();
+    for name in ["one", "two"] {
+        let s = svc
+            .create_server(
+                &me,
+                NewServer {
+                    name: name.into(),
+                    description: None,
+                    kind: "mirth".into(),
+                    version: None,
+                },
+            )
+            .await
+            .unwrap();
+        servers.push(s.id);
+    }
+    let ch = svc
+        .create_channel(
+            &me,
+            &servers[1],
+            NewChannel {
+                internal_name: "ADT_IN".into(),
+                public_name: "ADT".into(),
+                public_description: None,
+                direction: Direction::Listener,
+                published: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    let req = svc
+        .send_peering_request(
+            &me,
+            NewPeeringRequest {
+                to_org: "solo".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let grant = svc
+        .create_grant(
+            &me,
+            NewGrant {
+                agreement_id: req.request.agreement_id.clone().unwrap(),
+                channel_id: ch.id,
+            },
+        )
+        .await
+        .unwrap();
+    svc.decide_grant(
+        &me,
+        &grant.grant.id,
+        switchboard_domain::rules::grant::GrantEvent::Approve,
+    )
+    .await
+    .unwrap();
+    let conn = svc
+        .provision(
+            &me,
+            NewP2p {
+                grant_id: grant.grant.id,
+                source_server_id: servers[0].clone(),
+                target_server_id: servers[1].clone(),
+                mode: None,
+            },
+        )
+        .await
+        .unwrap();
+    svc.move_connection(&me, &conn.id, ConnectionMove::Activate)
+        .await
+        .unwrap();
+    (me, conn.id)
+}
+
+fn tls(env: &Env) -> Transport {
+    Transport::Tls(TlsConfiguration::Simple {
+        ca: env.ca.clone(),
+        alpn: None,
+        client_auth: None,
+    })
+}
+
+fn v4(env: &Env, client_id: &str, user: &str, pass: &str) -> (AsyncClient, EventLoop) {
+    let mut o = MqttOptions::new(client_id, "localhost", env.port);
+    o.set_credentials(user, pass);
+    o.set_keep_alive(Duration::from_secs(30));
+    o.set_transport(tls(env));
+    AsyncClient::new(o, 10)
+}
+
+/// Polls until CONNACK: `Ok` on success, the refusal code otherwise.
+async fn connack(el: &mut EventLoop) -> Result<(), ConnectReturnCode> {
+    loop {
+        match tokio::time::timeout(WAIT, el.poll())
+            .await
+            .expect("no CONNACK in time")
+        {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
+            Ok(_) => {}
+            Err(ConnectionError::ConnectionRefused(code)) => return Err(code),
+            Err(e) => panic!("unexpected error before CONNACK: {e:?}"),
+        }
+    }
+}
+
+/// The next incoming packet other than pings and acks of our own sends.
+async fn next_packet(el: &mut EventLoop) -> Result<Packet, ConnectionError> {
+    loop {
+        match tokio::time::timeout(WAIT, el.poll())
+            .await
+            .expect("nothing in time")?
+        {
+            Event::Incoming(Packet::PingResp) | Event::Outgoing(_) => {}
+            Event::Incoming(p) => return Ok(p),
+        }
+    }
+}
+
+fn rx(env: &Env, side: &str) -> String {
+    format!("sb/v1/c/{}/{side}/rx", env.conn)
+}
+
+async fn v5_code(
+    env: &Env,
+    client_id: &str,
+    user: &str,
+    pass: &str,
+) -> rumqttc::v5::mqttbytes::v5::ConnectReturnCode {
+    use rumqttc::v5::{AsyncClient, ConnectionError, MqttOptions};
+    let mut o = MqttOptions::new(client_id, "localhost", env.port);
+    o.set_credentials(user, pass);
+    o.set_keep_alive(Duration::from_secs(30));
+    o.set_transport(tls(env));
+    let (_c, mut el) = AsyncClient::new(o, 10);
+    loop {
+        match tokio::time::timeout(WAIT, el.poll())
+            .await
+            .expect("no CONNACK in time")
+        {
+            Ok(rumqttc::v5::Event::Incoming(rumqttc::v5::mqttbytes::v5::Packet::ConnAck(a))) => {
+                return a.code;
+            }
+            Ok(_) => {}
+            Err(ConnectionError::ConnectionRefused(code)) => return code,
+            Err(e) => panic!("unexpected v5 error: {e:?}"),
+        }
+    }
+}
+
+async fn side_state(env: &Env) -> switchboard_domain::entities::Connectivity {
+    env.svc
+        .get_connection(&env.me, &env.conn)
+        .await
+        .unwrap()
+        .connectivity
+}
+
+async fn eventually<F: Fn(&switchboard_domain::entities::Connectivity) -> bool>(env: &Env, f: F) {
+    for _ in 0..20 {
+        if f(&side_state(env).await) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "condition not reached within a second: {:?}",
+        side_state(env).await
+    );
+}
+
+#[test]
+fn good_secret_connects_gets_welcome_and_presence_shows() {
+    run(|env| async move {
+        let id = format!("{}.source", env.conn);
+        let (client, mut el) = v4(&env, &id, env.conn.as_str(), &env.secret);
+        connack(&mut el).await.unwrap();
+        client
+            .subscribe(rx(&env, "source"), QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        let Packet::SubAck(ack) = next_packet(&mut el).await.unwrap() else {
+            panic!("no SUBACK")
+        };
+        assert!(matches!(
+            ack.return_codes[0],
+            SubscribeReasonCode::Success(_)
+        ));
+        let Packet::Publish(p) = next_packet(&mut el).await.unwrap() else {
+            panic!("no welcome")
+        };
+        assert_eq!(p.topic, rx(&env, "source"));
+        let welcome: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+        assert_eq!(welcome["type"], "welcome");
+        assert_eq!(welcome["role"], "offerer");
+        assert_eq!(welcome["peer_online"], false);
+        assert_eq!(welcome["status"], "active");
+        eventually(&env, |c| {
+            c.source.online && c.source.last_connected_at.is_some()
+        })
+        .await;
+        // A malformed message on tx gets `error bad_message`, not a disconnect.
+        let tx = format!("sb/v1/c/{}/source/tx", env.conn);
+        client
+            .publish(&tx, QoS::AtMostOnce, false, "nope")
+            .await
+            .unwrap();
+        let Packet::Publish(p) = next_packet(&mut el).await.unwrap() else {
+            panic!("no error")
+        };
+        let err: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+        assert_eq!(
+            (err["type"].as_str(), err["code"].as_str()),
+            (Some("error"), Some("bad_message"))
+        );
+        client.disconnect().await.unwrap();
+        let _ = next_packet(&mut el).await;
+        eventually(&env, |c| {
+            !c.source.online && c.source.last_disconnected_at.is_some()
+        })
+        .await;
+    });
+}
+
+#[test]
+fn refusals_carry_the_spec_connack_codes_in_v4_and_v5() {
+    run(|env| async move {
+        let src = format!("{}.source", env.conn);
+        let user = env.conn.as_str().to_owned();
+        let (_c, mut el) = v4(&env, &src, &user, "sbs_wrong");
+        assert_eq!(
+            connack(&mut el).await,
+            Err(ConnectReturnCode::BadUserNamePassword)
+        );
+        use rumqttc::v5::mqttbytes::v5::ConnectReturnCode as V5;
+        assert_eq!(
+            v5_code(&env, &src, &user, "sbs_wrong").await,
+            V5::BadUserNamePassword
+        );
+        let unknown = ConnectionId::generate();
+        let (_c, mut el) = v4(
+            &env,
+            &format!("{unknown}.target"),
+            unknown.as_str(),
+            &env.secret,
+        );
+        assert_eq!(
+            connack(&mut el).await,
+            Err(ConnectReturnCode::BadUserNamePassword)
+        );
+        let (_c, mut el) = v4(&env, &format!("{}.middle", env.conn), &user, &env.secret);
+        assert_eq!(connack(&mut el).await, Err(ConnectReturnCode::BadClientId));
+        assert_eq!(
+            v5_code(&env, "garbage", &user, &env.secret).await,
+            V5::ClientIdentifierNotValid
+        );
+        // The recorded failure shows in the connection (diagnostics).
+        let c = side_state(&env).await;
+        assert_eq!(
+            c.source.last_auth_failure.map(|f| f.reason),
+            Some(AuthFailureReason::BadSecret)
+        );
+        assert!(c.target.last_auth_failure.is_none());
+        env.svc
+            .move_connection(&env.me, &env.conn, ConnectionMove::Terminate)
+            .await
+            .unwrap();
+        let (_c, mut el) = v4(&env, &src, &user, &env.secret);
+        // Terminated (credentials revoked with it): rc 5, as SPEC §9 says.
+        assert_eq!(
+            connack(&mut el).await,
+            Err(ConnectReturnCode::NotAuthorized)
+        );
+        assert_eq!(
+            v5_code(&env, &src, &user, &env.secret).await,
+            V5::NotAuthorized
+        );
+        eventually(&env, |c| {
+            c.source.last_auth_failure.map(|f| f.reason) == Some(AuthFailureReason::Terminated)
+        })
+        .await;
+    });
+}
+
+#[test]
+fn paused_connection_still_connects() {
+    run(|env| async move {
+        env.svc
+            .move_connection(&env.me, &env.conn, ConnectionMove::Pause)
+            .await
+            .unwrap();
+        let (_c, mut el) = v4(
+            &env,
+            &format!("{}.target", env.conn),
+            env.conn.as_str(),
+            &env.secret,
+        );
+        connack(&mut el).await.unwrap();
+    });
+}
+
+#[test]
+fn lockout_after_ten_failures_then_expiry() {
+    run(|env| async move {
+        let src = format!("{}.source", env.conn);
+        let user = env.conn.as_str().to_owned();
+        for _ in 0..10 {
+            let (_c, mut el) = v4(&env, &src, &user, "sbs_wrong");
+            assert_eq!(
+                connack(&mut el).await,
+                Err(ConnectReturnCode::BadUserNamePassword)
+            );
+        }
+        let (_c, mut el) = v4(&env, &src, &user, &env.secret);
+        assert_eq!(
+            connack(&mut el).await,
+            Err(ConnectReturnCode::NotAuthorized)
+        );
+        use rumqttc::v5::mqttbytes::v5::ConnectReturnCode as V5;
+        assert_eq!(
+            v5_code(&env, &src, &user, &env.secret).await,
+            V5::NotAuthorized
+        );
+        eventually(&env, |c| {
+            c.source.last_auth_failure.map(|f| f.reason) == Some(AuthFailureReason::LockedOut)
+        })
+        .await;
+        env.clock.advance(chrono::Duration::seconds(301));
+        let (_c, mut el) = v4(&env, &src, &user, &env.secret);
+        connack(&mut el).await.unwrap();
+    });
+}
+
+#[test]
+fn acl_refuses_foreign_filters_and_publish_outside_tx_disconnects() {
+    run(|env| async move {
+        let other = ConnectionId::generate();
+        let (client, mut el) = v4(
+            &env,
+            &format!("{}.target", env.conn),
+            env.conn.as_str(),
+            &env.secret,
+        );
+        connack(&mut el).await.unwrap();
+        for filter in [
+            "#".to_owned(),
+            "sb/#".to_owned(),
+            "$SYS/#".to_owned(),
+            rx(&env, "source"),
+            format!("sb/v1/c/{}/+/rx", env.conn),
+            format!("sb/v1/c/{other}/target/rx"),
+        ] {
+            client.subscribe(&filter, QoS::AtMostOnce).await.unwrap();
+            let Packet::SubAck(ack) = next_packet(&mut el).await.unwrap() else {
+                panic!("no SUBACK")
+            };
+            assert_eq!(
+                ack.return_codes,
+                vec![SubscribeReasonCode::Failure],
+                "{filter}"
+            );
+        }
+        let state = side_state(&env).await;
+        assert!(!state.target.online, "a refused filter is not presence");
+        let foreign = format!("sb/v1/c/{}/source/tx", env.conn);
+        client
+            .publish(&foreign, QoS::AtMostOnce, false, r#"{"v":1,"type":"bye"}"#)
+            .await
+            .unwrap();
+        assert!(
+            next_packet(&mut el).await.is_err(),
+            "publish outside tx must disconnect"
+        );
+    });
+}
+
+#[test]
+fn second_session_takes_over_and_presence_stays() {
+    run(|env| async move {
+        let id = format!("{}.source", env.conn);
+        let (c1, mut el1) = v4(&env, &id, env.conn.as_str(), &env.secret);
+        connack(&mut el1).await.unwrap();
+        c1.subscribe(rx(&env, "source"), QoS::AtMostOnce)
+            .await
+            .unwrap();
+        let _suback = next_packet(&mut el1).await.unwrap();
+        let _welcome = next_packet(&mut el1).await.unwrap();
+        let (_c2, mut el2) = v4(&env, &id, env.conn.as_str(), &env.secret);
+        connack(&mut el2).await.unwrap();
+        assert!(
+            next_packet(&mut el1).await.is_err(),
+            "the first session is closed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            side_state(&env).await.source.online,
+            "takeover keeps the gateway online"
+        );
+    });
+}
+
+#[test]
+fn terminate_kicks_live_sessions_within_a_second() {
+    run(|env| async move {
+        let (c, mut el) = v4(
+            &env,
+            &format!("{}.target", env.conn),
+            env.conn.as_str(),
+            &env.secret,
+        );
+        connack(&mut el).await.unwrap();
+        c.subscribe(rx(&env, "target"), QoS::AtMostOnce)
+            .await
+            .unwrap();
+        let _suback = next_packet(&mut el).await.unwrap();
+        let _welcome = next_packet(&mut el).await.unwrap();
+        env.svc
+            .move_connection(&env.me, &env.conn, ConnectionMove::Terminate)
+            .await
+            .unwrap();
+        let closed = tokio::time::timeout(Duration::from_secs(1), async {
+            loop {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let m: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+                        assert_eq!(
+                            (m["type"].as_str(), m["status"].as_str()),
+                            (Some("status"), Some("terminated"))
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "not disconnected within a second");
+        eventually(&env, |c| !c.target.online).await;
+    });
+}
+
+#[test]
+fn a_silent_tcp_client_does_not_delay_a_real_one() {
+    run(|env| async move {
+        let _silent = tokio::net::TcpStream::connect(("127.0.0.1", env.port))
+            .await
+            .unwrap();
+        let start = std::time::Instant::now();
+        let (_c, mut el) = v4(
+            &env,
+            &format!("{}.source", env.conn),
+            env.conn.as_str(),
+            &env.secret,
+        );
+        connack(&mut el).await.unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            start.elapsed()
+        );
+    });
+}
+
+/// The CONNACK bytes on the wire, read with a raw TLS client (no MQTT library decoding).
+async fn raw_connack(env: &Env, level: u8, client_id: &str, user: &str, pass: &str) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile_certs(&env.ca) {
+        roots.add(cert).unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", env.port))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    let mut body = Vec::new();
+    let field = |b: &mut Vec<u8>, s: &[u8]| {
+        b.extend_from_slice(&u16::try_from(s.len()).unwrap().to_be_bytes());
+        b.extend_from_slice(s);
+    };
+    field(&mut body, b"MQTT");
+    body.extend_from_slice(&[level, 0b1100_0010, 0, 30]);
+    if level == 5 {
+        body.push(0); // no properties
+    }
+    field(&mut body, client_id.as_bytes());
+    field(&mut body, user.as_bytes());
+    field(&mut body, pass.as_bytes());
+    let mut packet = vec![0x10];
+    let mut len = body.len();
+    loop {
+        let byte = u8::try_from(len % 128).unwrap();
+        len /= 128;
+        packet.push(if len > 0 { byte | 0x80 } else { byte });
+        if len == 0 {
+            break;
+        }
+    }
+    packet.extend_from_slice(&body);
+    tls.write_all(&packet).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(WAIT, tls.read_to_end(&mut out)).await;
+    out
+}
+
+fn rustls_pemfile_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn connack_bytes_on_the_wire() {
+    run(|env| async move {
+        let src = format!("{}.source", env.conn);
+        let user = env.conn.as_str().to_owned();
+        // v4: [CONNACK, len 2, flags, rc].
+        assert_eq!(
+            raw_connack(&env, 4, &src, &user, "sbs_wrong").await,
+            [0x20, 2, 0, 4]
+        );
+        assert_eq!(
+            raw_connack(&env, 4, "bad", &user, "x").await,
+            [0x20, 2, 0, 2]
+        );
+        // v5: [CONNACK, len 3, flags, reason, no properties].
+        assert_eq!(
+            raw_connack(&env, 5, &src, &user, "sbs_wrong").await,
+            [0x20, 3, 0, 0x86, 0]
+        );
+        assert_eq!(
+            raw_connack(&env, 5, "bad", &user, "x").await,
+            [0x20, 3, 0, 0x85, 0]
+        );
+        env.svc
+            .move_connection(&env.me, &env.conn, ConnectionMove::Terminate)
+            .await
+            .unwrap();
+        // Terminated: not usable, v5 0x87 and v4 rc 5.
+        let refused = raw_connack(&env, 5, &src, &user, &env.secret).await;
+        assert_eq!(refused, [0x20, 3, 0, 0x87, 0]);
+        assert_eq!(
+            raw_connack(&env, 4, &src, &user, "anything").await,
+            [0x20, 2, 0, 5]
+        );
+    });
+}
