@@ -81,6 +81,8 @@ pub fn run(args: &ServeArgs) -> Result<(), StartError> {
         }
     };
     // actix actors on an arbiter, everything else (hyper, timers) on a multi-thread runtime.
+    // `with_tokio_rt` wants a runtime, not a Result: failing to build one (out of threads or
+    // file descriptors at start) can only end the process, with the OS error in the message.
     let system = actix::System::with_tokio_rt(|| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
