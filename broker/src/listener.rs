@@ -78,8 +78,21 @@ impl Broker {
                 () = tls_loop => {}
                 () = tcp_loop => {}
             }
-            sessions.kick_all();
-            tracing::info!("MQTT broker stopped accepting; sessions closed");
+            sessions.shutdown_all();
+            // Let sessions deliver the notice and close before the process goes away.
+            let drained = tokio::time::timeout(SHUTDOWN_DRAIN, async {
+                while !sessions.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            })
+            .await;
+            if drained.is_err() {
+                tracing::warn!(
+                    left = sessions.len(),
+                    "gateway sessions still open after the drain period"
+                );
+            }
+            tracing::info!("MQTT broker stopped accepting; gateways told and disconnected");
         });
         tracing::info!(tls = %bound.tls, tcp = ?bound.tcp, "MQTT broker listening");
         Ok((bound, task))
@@ -138,6 +151,9 @@ async fn accept_loop(
         });
     }
 }
+
+/// How long shutdown waits for sessions to deliver the `shutdown` notice and close.
+pub const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Pause after a failed `accept` (e.g. EMFILE) before trying again.
 pub const ACCEPT_ERROR_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);

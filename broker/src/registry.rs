@@ -32,6 +32,19 @@ pub struct SessionHandle {
     /// Whether the session holds its `rx` subscription (its presence), so a takeover knows
     /// whether the gateway was online.
     pub online: Arc<AtomicBool>,
+    /// The connection's last status this session was told (at login, then by status pushes),
+    /// repeated in the `status` message sent on shutdown.
+    pub status: Arc<std::sync::Mutex<ConnectionStatus>>,
+}
+
+impl SessionHandle {
+    fn set_status(&self, status: ConnectionStatus) {
+        *self.status.lock().unwrap_or_else(|p| p.into_inner()) = status;
+    }
+
+    fn last_status(&self) -> ConnectionStatus {
+        *self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Live sessions by client id. Cheap to clone.
@@ -47,14 +60,15 @@ impl LiveSessions {
         Self::default()
     }
 
-    /// A fresh handle and the receiving end of its outbox.
-    pub fn new_handle(&self) -> (SessionHandle, mpsc::Receiver<Bytes>) {
+    /// A fresh handle for a connection in `status`, and the receiving end of its outbox.
+    pub fn new_handle(&self, status: ConnectionStatus) -> (SessionHandle, mpsc::Receiver<Bytes>) {
         let (tx, rx) = mpsc::channel(SESSION_OUTBOX_CAPACITY);
         let handle = SessionHandle {
             serial: self.serials.fetch_add(1, Ordering::Relaxed),
             kick: Arc::new(Notify::new()),
             outbox: tx,
             online: Arc::new(AtomicBool::new(false)),
+            status: Arc::new(std::sync::Mutex::new(status)),
         };
         (handle, rx)
     }
@@ -89,9 +103,12 @@ impl LiveSessions {
         self.sessions.is_empty()
     }
 
-    /// Closes every session (shutdown).
-    pub fn kick_all(&self) {
+    /// Shutdown: tells every session `status {status, reason: "shutdown"}` (SPEC §11), then
+    /// closes it; a kicked session delivers what is queued before it closes.
+    pub fn shutdown_all(&self) {
         for entry in self.sessions.iter() {
+            let notice = messages::status(entry.last_status(), Some("shutdown"));
+            offer(&entry, Bytes::from(notice.to_string()));
             entry.kick.notify_one();
         }
     }
@@ -147,6 +164,7 @@ impl EffectSink for BrokerSink {
     ) {
         let payload = Bytes::from(messages::status(status, reason).to_string());
         for handle in self.sessions.of_connection(connection) {
+            handle.set_status(status);
             offer(&handle, payload.clone());
         }
     }

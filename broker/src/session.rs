@@ -131,7 +131,7 @@ where
         keep_alive.clamp(s.keepalive_min, s.keepalive_max)
     };
     let server_keep_alive = (effective != keep_alive).then_some(effective);
-    let (handle, outbox) = shared.sessions.new_handle();
+    let (handle, outbox) = shared.sessions.new_handle(login.status);
     let inherited = shared.sessions.register(&client_id, handle.clone());
     let mut session = Session {
         shared: shared.clone(),

@@ -31,6 +31,8 @@ struct Env {
     me: Caller,
     conn: ConnectionId,
     secret: String,
+    /// Starts the broker's shutdown (the harness does it after the test otherwise).
+    stop: Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>>,
 }
 
 fn run<F, Fut>(test: F)
@@ -79,6 +81,7 @@ where
         .unwrap();
         let (me, conn) = self_connection(&svc).await;
         let secret = svc.view_secret(&me, &conn).await.unwrap().secret;
+        let stop = Arc::new(std::sync::Mutex::new(Some(stop_tx)));
         let env = Env {
             svc,
             clock,
@@ -87,9 +90,12 @@ where
             me,
             conn,
             secret,
+            stop: stop.clone(),
         };
         test(env).await;
-        let _ = stop_tx.send(());
+        if let Some(stop_tx) = stop.lock().unwrap().take() {
+            let _ = stop_tx.send(());
+        }
         let _ = task.await;
         arbiter.stop();
     });
@@ -581,7 +587,22 @@ fn a_silent_tcp_client_does_not_delay_a_real_one() {
 
 /// The CONNACK bytes on the wire, read with a raw TLS client (no MQTT library decoding).
 async fn raw_connack(env: &Env, level: u8, client_id: &str, user: &str, pass: &str) -> Vec<u8> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
+    let mut tls = raw_connect(env, level, client_id, user, pass).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(WAIT, tls.read_to_end(&mut out)).await;
+    out
+}
+
+/// A TLS connection that has sent a CONNECT, written by hand (no client library in between).
+async fn raw_connect(
+    env: &Env,
+    level: u8,
+    client_id: &str,
+    user: &str,
+    pass: &str,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile_certs(&env.ca) {
         roots.add(cert).unwrap();
@@ -620,9 +641,7 @@ async fn raw_connack(env: &Env, level: u8, client_id: &str, user: &str, pass: &s
     }
     packet.extend_from_slice(&body);
     tls.write_all(&packet).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(WAIT, tls.read_to_end(&mut out)).await;
-    out
+    tls
 }
 
 fn rustls_pemfile_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
@@ -665,6 +684,47 @@ fn connack_bytes_on_the_wire() {
         assert_eq!(
             raw_connack(&env, 4, &src, &user, "anything").await,
             [0x20, 2, 0, 5]
+        );
+    });
+}
+
+#[test]
+fn shutdown_tells_gateways_then_disconnects_them() {
+    // Read the wire directly: rumqttc surfaces the close before the last packet it read.
+    run(|env| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let src = format!("{}.source", env.conn);
+        let mut tls = raw_connect(&env, 4, &src, env.conn.as_str(), &env.secret).await;
+        let mut connack = [0u8; 4];
+        tls.read_exact(&mut connack).await.unwrap();
+        assert_eq!(connack, [0x20, 2, 0, 0]);
+        let topic = format!("sb/v1/c/{}/source/rx", env.conn);
+        let mut subscribe = vec![0x82, u8::try_from(2 + 2 + topic.len() + 1).unwrap(), 0, 1];
+        subscribe.extend_from_slice(&u16::try_from(topic.len()).unwrap().to_be_bytes());
+        subscribe.extend_from_slice(topic.as_bytes());
+        subscribe.push(0);
+        tls.write_all(&subscribe).await.unwrap();
+        let mut seen = Vec::new();
+        let welcome = tokio::time::timeout(WAIT, async {
+            let mut buf = [0u8; 4096];
+            while !String::from_utf8_lossy(&seen).contains("\"welcome\"") {
+                let n = tls.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed before welcome");
+                seen.extend_from_slice(&buf[..n]);
+            }
+        })
+        .await;
+        assert!(welcome.is_ok(), "no welcome");
+        env.stop.lock().unwrap().take().unwrap().send(()).unwrap();
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(3), tls.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "not disconnected within three seconds");
+        let text = String::from_utf8_lossy(&rest);
+        assert!(
+            text.contains(r#""reason":"shutdown""#)
+                && text.contains(r#""status":"active""#)
+                && text.contains(r#""type":"status""#),
+            "no shutdown notice before the close: {text:?}"
         );
     });
 }
