@@ -11,7 +11,6 @@ use switchboard_storage::{ApiToken, AuditEntry, Reader};
 use super::types::{NewOrg, NewOverride, OrgCreated, TierChange, email, optional, required};
 use super::{Switchboard, found};
 use crate::error::{ServiceError, ServiceResult};
-use crate::registry::exec;
 
 impl Switchboard {
     /// `POST /v1/orgs`: an organization and its first owner, whose token is returned once.
@@ -93,15 +92,14 @@ impl Switchboard {
     ) -> ServiceResult<Organization> {
         authorize_platform(caller)?;
         let (caller2, now) = (caller.clone(), self.now());
-        let (updated, changes) = exec(&self.core, org, {
+        self.change(org, {
             let org = org.clone();
             move |tx| {
                 let mut o = found(tx.get_org(&org)?, EntityKind::Organization)?;
                 let from = o.tier;
                 o.tier = req.tier;
                 tx.put_org(&o)?;
-                let mut changes = ChangeSet::default();
-                changes.audit(
+                let changes = super::audited(
                     &caller2,
                     vec![o.id.clone()],
                     "org.set_tier",
@@ -109,13 +107,10 @@ impl Switchboard {
                     serde_json::json!({"from": from, "to": o.tier}),
                     now,
                 );
-                super::commit(tx, &changes)?;
                 Ok((o, changes))
             }
         })
-        .await?;
-        self.after(&changes);
-        Ok(updated)
+        .await
     }
 
     /// `POST /v1/admin/orgs/{id}/overrides`: a feature, or a limit and value, until `expires_at`.
@@ -148,15 +143,14 @@ impl Switchboard {
             expires_at: req.expires_at,
         };
         let caller2 = caller.clone();
-        let (updated, changes) = exec(&self.core, org, {
+        self.change(org, {
             let org = org.clone();
             move |tx| {
                 let mut o = found(tx.get_org(&org)?, EntityKind::Organization)?;
                 o.overrides.retain(|x| x.applies_at(now));
                 o.overrides.push(ov);
                 tx.put_org(&o)?;
-                let mut changes = ChangeSet::default();
-                changes.audit(
+                let changes = super::audited(
                     &caller2,
                     vec![o.id.clone()],
                     "org.add_override",
@@ -164,13 +158,10 @@ impl Switchboard {
                     serde_json::json!({"override": ov}),
                     now,
                 );
-                super::commit(tx, &changes)?;
                 Ok((o, changes))
             }
         })
-        .await?;
-        self.after(&changes);
-        Ok(updated)
+        .await
     }
 
     /// `GET /v1/admin/audit`: every organization's events, oldest first after `after`.

@@ -77,7 +77,7 @@ impl Switchboard {
             .map(|d| optional("description", d))
             .transpose()?;
         let (caller2, now) = (caller.clone(), self.now());
-        let (org, changes) = exec(&self.core, &org_id, {
+        self.change(&org_id, {
             let org_id = org_id.clone();
             move |tx| {
                 let mut org = found(tx.get_org(&org_id)?, EntityKind::Organization)?;
@@ -91,8 +91,7 @@ impl Switchboard {
                     org.discoverable = d;
                 }
                 tx.put_org(&org)?;
-                let mut changes = ChangeSet::default();
-                changes.audit(
+                let changes = super::audited(
                     &caller2,
                     vec![org.id.clone()],
                     "org.update",
@@ -100,13 +99,10 @@ impl Switchboard {
                     serde_json::json!({"discoverable": org.discoverable}),
                     now,
                 );
-                super::commit(tx, &changes)?;
                 Ok((org, changes))
             }
         })
-        .await?;
-        self.after(&changes);
-        Ok(org)
+        .await
     }
 
     /// `GET /v1/org/members`: the organization's users.
@@ -168,15 +164,14 @@ impl Switchboard {
     ) -> ServiceResult<User> {
         let org_id = member_org(caller)?;
         let (caller2, user, now) = (caller.clone(), user.clone(), self.now());
-        let (updated, changes) = exec(&self.core, &org_id, move |tx| {
+        self.change(&org_id, move |tx| {
             let mut target = found(tx.get_user(&user)?, EntityKind::User)?;
             let owners = owner_count(tx, &target.org_id)?;
             members::change_role(&caller2, &target, patch.role, owners)?;
             let from = target.role;
             target.role = patch.role;
             tx.put_user(&target)?;
-            let mut changes = ChangeSet::default();
-            changes.audit(
+            let changes = super::audited(
                 &caller2,
                 vec![target.org_id.clone()],
                 "member.change_role",
@@ -184,25 +179,21 @@ impl Switchboard {
                 serde_json::json!({"from": from, "to": target.role}),
                 now,
             );
-            super::commit(tx, &changes)?;
             Ok((target, changes))
         })
-        .await?;
-        self.after(&changes);
-        Ok(updated)
+        .await
     }
 
     /// `DELETE /v1/org/members/{id}`: removes a member and every token of theirs.
     pub async fn remove_member(&self, caller: &Caller, user: &UserId) -> ServiceResult<()> {
         let org_id = member_org(caller)?;
         let (caller2, user, now) = (caller.clone(), user.clone(), self.now());
-        let changes = exec(&self.core, &org_id, move |tx| {
+        self.change(&org_id, move |tx| {
             let target = found(tx.get_user(&user)?, EntityKind::User)?;
             let owners = owner_count(tx, &target.org_id)?;
             members::remove(&caller2, &target, owners)?;
             tx.delete_user(&target.id)?;
-            let mut changes = ChangeSet::default();
-            changes.audit(
+            let changes = super::audited(
                 &caller2,
                 vec![target.org_id.clone()],
                 "member.remove",
@@ -210,12 +201,9 @@ impl Switchboard {
                 serde_json::json!({"role": target.role}),
                 now,
             );
-            super::commit(tx, &changes)?;
-            Ok(changes)
+            Ok(((), changes))
         })
-        .await?;
-        self.after(&changes);
-        Ok(())
+        .await
     }
 
     /// `POST /v1/tokens`: another API token for the caller (shown once).
