@@ -172,8 +172,8 @@ fn broker_settings(config: &Config, tls: &tls::TlsMaterial) -> Result<BrokerSett
     settings.keepalive_min = m.keepalive_min_secs;
     settings.keepalive_max = m.keepalive_max_secs;
     settings.max_payload = usize::try_from(m.max_payload_bytes).unwrap_or(usize::MAX);
-    settings.session_timeout =
-        std::time::Duration::from_secs(u64::from(config.timeouts.session_timeout_secs));
+    settings.malformed_per_minute = m.malformed_per_minute;
+    settings.connect_attempts_per_ip_per_minute = m.connect_attempts_per_ip_per_minute;
     Ok(settings)
 }
 

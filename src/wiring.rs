@@ -41,6 +41,9 @@ pub fn actor_settings(config: &Config) -> ActorSettings {
         lockout_max_failures: config.lockout.max_failures,
         lockout_window: secs(config.lockout.window_secs),
         lockout_duration: secs(config.lockout.duration_secs),
+        session_timeout: secs(config.timeouts.session_timeout_secs),
+        offers_per_minute: r.offers_per_minute,
+        signaling_messages_per_minute: r.signaling_messages_per_minute,
     }
 }
 

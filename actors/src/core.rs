@@ -37,6 +37,13 @@ pub struct ActorSettings {
     pub lockout_window: Duration,
     /// How long a locked-out connection id or IP is refused (300 s).
     pub lockout_duration: Duration,
+    /// A signaling session not tunnel-connected this long after its offer ends with
+    /// `bye {reason: "timeout"}` (SPEC §9: 30 s).
+    pub session_timeout: Duration,
+    /// `offer` messages admitted per connection per minute (20).
+    pub offers_per_minute: u32,
+    /// Signaling messages (every type) admitted per connection per minute (600).
+    pub signaling_messages_per_minute: u32,
 }
 
 impl Default for ActorSettings {
@@ -53,6 +60,9 @@ impl Default for ActorSettings {
             lockout_max_failures: 10,
             lockout_window: Duration::from_secs(60),
             lockout_duration: Duration::from_secs(300),
+            session_timeout: Duration::from_secs(30),
+            offers_per_minute: 20,
+            signaling_messages_per_minute: 600,
         }
     }
 }
@@ -63,6 +73,8 @@ impl ActorSettings {
         self.actor_idle
             .max(self.secret_views_window)
             .max(self.secret_rotations_window)
+            .max(crate::signaling::RATE_WINDOW)
+            .max(self.session_timeout)
     }
 }
 
@@ -89,4 +101,20 @@ pub struct Core {
     pub enroll_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     /// Failed gateway CONNECTs per connection id and IP, for the lockout (SPEC §9).
     pub gateway_lockout: crate::service::types::GatewayLockout,
+}
+
+impl Core {
+    /// The ICE servers a gateway of `connection` is given in `welcome` and `ice`. TURN
+    /// credentials per connection come with the relay; until then, the configured servers.
+    pub fn ice_servers(
+        &self,
+        _connection: &switchboard_domain::ids::ConnectionId,
+        _side: switchboard_domain::entities::Side,
+    ) -> Vec<crate::service::types::IceServer> {
+        self.gateway
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .ice_servers
+            .clone()
+    }
 }

@@ -2,8 +2,9 @@
 //! notifications, audit, and the secret effects, so a new secret and the connection that
 //! needs it commit together), the runtime part after the commit through an [`EffectSink`].
 
+use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
-use switchboard_domain::entities::ConnectionStatus;
+use switchboard_domain::entities::{ConnectionStatus, Side};
 use switchboard_domain::ids::ConnectionId;
 use switchboard_domain::{ChangeSet, Effect};
 use switchboard_storage::{RegistrationRecord, RegistrationToken, SharedSecret, WriteTx};
@@ -27,6 +28,10 @@ pub trait EffectSink: Send + Sync + 'static {
         status: ConnectionStatus,
         reason: Option<&str>,
     );
+    /// Queues a message for the `rx` of one side's gateway. `true` if a session holding its
+    /// `rx` subscription took it; `false` if there is none, or it is not reading (then it is
+    /// disconnected rather than left to lose messages silently).
+    fn deliver(&self, connection: &ConnectionId, side: Side, payload: Bytes) -> bool;
 }
 
 /// The sink while no broker or relay is running: there are no gateway sessions or
@@ -48,6 +53,9 @@ impl EffectSink for NoLiveSessions {
         _reason: Option<&str>,
     ) {
         tracing::debug!(%connection, status = status.as_str(), "status push: no live gateway sessions");
+    }
+    fn deliver(&self, _connection: &ConnectionId, _side: Side, _payload: Bytes) -> bool {
+        false
     }
 }
 

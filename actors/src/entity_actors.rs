@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::core::Core;
 use crate::error::{ServiceError, ServiceResult};
+use crate::signaling::Signaling;
 use crate::window::StrictWindow;
 use switchboard_domain::Refusal;
 
@@ -56,8 +57,9 @@ impl Message for Admit {
 /// must not pin an actor per id for the whole idle period.
 pub const PROBE_IDLE: Duration = Duration::from_secs(2);
 
-struct Liveness {
-    last_active: Instant,
+pub(crate) struct Liveness {
+    /// When the actor last handled a message.
+    pub(crate) last_active: Instant,
     idle: Duration,
     /// Whether any message has succeeded (the entity exists).
     proven: bool,
@@ -77,10 +79,10 @@ macro_rules! entity_actor {
     ($(#[$doc:meta])* $name:ident, $id:ty, $kind:literal, $map:ident $(, $field:ident : $ty:ty)*) => {
         $(#[$doc])*
         pub struct $name {
-            id: $id,
-            core: Arc<Core>,
-            live: Liveness,
-            $($field: $ty,)*
+            pub(crate) id: $id,
+            pub(crate) core: Arc<Core>,
+            pub(crate) live: Liveness,
+            $(pub(crate) $field: $ty,)*
         }
 
         impl Actor for $name {
@@ -91,7 +93,7 @@ macro_rules! entity_actor {
                 metrics::gauge!("switchboard_actors", "kind" => $kind).increment(1.0);
                 let tick = (self.live.idle / 4).clamp(Duration::from_millis(50), PROBE_IDLE);
                 ctx.run_interval(tick, |act, ctx| {
-                    if act.live.last_active.elapsed() >= act.live.idle {
+                    if act.live.last_active.elapsed() >= act.live.idle && !act.pinned() {
                         let me = ctx.address();
                         act.core.registry.$map.remove_if(&act.id, |_, addr| *addr == me);
                         ctx.stop();
@@ -150,8 +152,21 @@ entity_actor!(
     /// its secret rate limits (strict windows).
     ConnectionActor, ConnectionId, "connection", connections,
     views: StrictWindow,
-    rotations: StrictWindow
+    rotations: StrictWindow,
+    signaling: Signaling
 );
+
+impl OrgActor {
+    fn pinned(&self) -> bool {
+        false
+    }
+}
+
+impl AgreementActor {
+    fn pinned(&self) -> bool {
+        false
+    }
+}
 
 impl OrgActor {
     /// A new actor for `id`.
@@ -184,10 +199,16 @@ impl ConnectionActor {
         ConnectionActor {
             id,
             live: Liveness::new(&core),
+            signaling: Signaling::new(&core.settings),
             core,
             views,
             rotations,
         }
+    }
+
+    /// A connection whose tunnel is up keeps its actor (and so its signaling session).
+    fn pinned(&self) -> bool {
+        self.signaling.holds_tunnel()
     }
 }
 

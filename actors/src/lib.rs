@@ -11,6 +11,7 @@ pub mod entity_actors;
 pub mod error;
 pub mod registry;
 pub mod service;
+pub mod signaling;
 pub mod store;
 pub mod window;
 

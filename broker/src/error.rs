@@ -33,6 +33,9 @@ pub enum SessionEnd {
     /// A PUBLISH outside the ACL.
     #[error("publish outside the ACL")]
     Acl,
+    /// More malformed messages in a minute than allowed.
+    #[error("too many malformed messages")]
+    Malformed,
     /// A write did not complete in time.
     #[error("write timed out")]
     WriteTimeout,

@@ -16,7 +16,7 @@ use crate::messages;
 
 /// Messages queued for one session before further ones are dropped (and counted): a gateway
 /// that does not read must not grow the server's memory.
-pub const SESSION_OUTBOX_CAPACITY: usize = 64;
+pub const SESSION_OUTBOX_CAPACITY: usize = 256;
 
 /// What other tasks hold of a live session.
 #[derive(Debug, Clone)]
@@ -108,8 +108,37 @@ impl LiveSessions {
     pub fn shutdown_all(&self) {
         for entry in self.sessions.iter() {
             let notice = messages::status(entry.last_status(), Some("shutdown"));
-            offer(&entry, Bytes::from(notice.to_string()));
+            offer(&entry, Bytes::from(notice));
             entry.kick.notify_one();
+        }
+    }
+
+    /// The live session of one side, if any.
+    pub fn of_side(&self, connection: &ConnectionId, side: Side) -> Option<SessionHandle> {
+        self.sessions
+            .get(&format!("{connection}.{}", side.as_str()))
+            .map(|h| h.clone())
+    }
+
+    /// Queues `payload` for one side's gateway if it holds its `rx` subscription. A gateway
+    /// whose queue is full is not reading: it is disconnected (and told nothing more) rather
+    /// than left to lose messages silently; the sender then hears `peer_offline`.
+    pub fn deliver(&self, connection: &ConnectionId, side: Side, payload: Bytes) -> bool {
+        let Some(handle) = self.of_side(connection, side) else {
+            return false;
+        };
+        if !handle.online.load(Ordering::Acquire) {
+            return false;
+        }
+        match handle.outbox.try_send(payload) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!("switchboard_broker_slow_gateways_total").increment(1);
+                tracing::warn!(%connection, side = side.as_str(), "gateway not reading its rx; disconnected");
+                handle.kick.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 
@@ -162,10 +191,14 @@ impl EffectSink for BrokerSink {
         status: ConnectionStatus,
         reason: Option<&str>,
     ) {
-        let payload = Bytes::from(messages::status(status, reason).to_string());
+        let payload = Bytes::from(messages::status(status, reason));
         for handle in self.sessions.of_connection(connection) {
             handle.set_status(status);
             offer(&handle, payload.clone());
         }
+    }
+
+    fn deliver(&self, connection: &ConnectionId, side: Side, payload: Bytes) -> bool {
+        self.sessions.deliver(connection, side, payload)
     }
 }

@@ -3,6 +3,7 @@
 //! SPEC §9 codes, then close), then serve SUBSCRIBE/PUBLISH under the ACL, keep-alive, pings,
 //! presence, kicks and the messages queued for the gateway.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -12,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use rumqttc::mqttbytes::QoS;
 use switchboard_actors::Switchboard;
 use switchboard_actors::service::types::{GatewayLogin, GatewayRefusal};
+use switchboard_protocol::{BadMessage, ErrorCode, ToServer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
@@ -141,6 +143,7 @@ where
         inherited,
         keep_alive: Duration::from_secs(u64::from(effective)).mul_f32(s.keepalive_grace),
         peer,
+        malformed: VecDeque::new(),
     };
     metrics::gauge!("switchboard_broker_sessions").increment(1.0);
     let end = match send(
@@ -188,6 +191,8 @@ struct Session {
     /// Silence allowed before the session is dropped: keep-alive × grace.
     keep_alive: Duration,
     peer: SocketAddr,
+    /// When recent malformed messages arrived (at most the limit + 1 are kept).
+    malformed: VecDeque<Instant>,
 }
 
 /// Whether to keep serving after a packet.
@@ -265,10 +270,15 @@ impl Session {
                 send(stream, self.version, Outbound::SubAck { pkid, granted }).await?;
                 if newly {
                     let peer_online = self.presence(true).await;
-                    let timeout = self.shared.settings.session_timeout.as_secs();
-                    let welcome = messages::welcome(&self.login, peer_online, timeout);
-                    self.deliver(stream, Bytes::from(welcome.to_string()))
-                        .await?;
+                    let service = &self.shared.service;
+                    let (conn, side) = (&self.login.connection_id, self.login.side);
+                    let welcome = messages::welcome(
+                        &self.login,
+                        peer_online,
+                        service.ice_servers(conn, side),
+                        service.session_timeout().as_secs(),
+                    );
+                    self.deliver(stream, Bytes::from(welcome)).await?;
                 }
             }
             Inbound::Unsubscribe { pkid, filters } => {
@@ -298,29 +308,77 @@ impl Session {
                     }
                     QoS::ExactlyOnce => return Err(SessionEnd::Protocol("QoS 2 is not supported")),
                 }
-                self.on_message(stream, &payload).await?;
+                self.on_message(stream, payload).await?;
             }
         }
         Ok(Flow::Continue)
     }
 
-    /// A gateway message on `tx`. The relay is the next slice: for now the envelope is
-    /// checked and a bad one answered with `error bad_message`.
-    async fn on_message<S>(&mut self, stream: &mut S, payload: &[u8]) -> Result<(), SessionEnd>
+    /// A gateway message on `tx`: checked here (size, JSON, fields), then handed to the
+    /// connection's actor, which relays it or answers with an `error`. A bad message gets
+    /// `error bad_message`; more than the allowed number per minute ends the session.
+    async fn on_message<S>(&mut self, stream: &mut S, payload: Bytes) -> Result<(), SessionEnd>
     where
         S: AsyncWrite + Unpin,
     {
-        match messages::check_envelope(payload) {
-            Ok(kind) => {
-                tracing::debug!(connection = %self.login.connection_id, kind = %kind.escape_debug(), "gateway message (relay not built yet)");
-                Ok(())
-            }
-            Err(problem) => {
+        let limit = self.shared.settings.max_payload;
+        let parsed = if payload.len() > limit {
+            Err(BadMessage {
+                problem: format!(
+                    "message of {} bytes is larger than the {limit}-byte limit",
+                    payload.len()
+                ),
+                kind: None,
+            })
+        } else {
+            ToServer::parse(&payload)
+        };
+        let message = match parsed {
+            Ok(message) => message,
+            Err(bad) => {
                 metrics::counter!("switchboard_broker_bad_messages_total").increment(1);
-                let error = messages::error("bad_message", problem, None);
-                self.deliver(stream, Bytes::from(error.to_string())).await
+                tracing::debug!(connection = %self.login.connection_id, problem = %bad.problem.escape_debug(), "bad gateway message");
+                let error =
+                    messages::error(ErrorCode::BadMessage, &bad.problem, bad.kind.as_deref());
+                self.deliver(stream, Bytes::from(error)).await?;
+                return self.count_malformed();
             }
+        };
+        let (conn, side) = (&self.login.connection_id, self.login.side);
+        let kind = message.kind();
+        if self
+            .shared
+            .service
+            .signal(conn, side, message, payload)
+            .is_err()
+        {
+            let error = messages::error(
+                ErrorCode::RateLimited,
+                "the connection is handling too many messages; retry shortly",
+                Some(kind),
+            );
+            self.deliver(stream, Bytes::from(error)).await?;
         }
+        Ok(())
+    }
+
+    /// Counts a malformed message; `Err` once more than the limit arrived within a minute.
+    fn count_malformed(&mut self) -> Result<(), SessionEnd> {
+        let now = Instant::now();
+        let window = std::time::Duration::from_secs(60);
+        while self
+            .malformed
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            self.malformed.pop_front();
+        }
+        self.malformed.push_back(now);
+        if self.malformed.len() > self.shared.settings.malformed_per_minute as usize {
+            metrics::counter!("switchboard_broker_malformed_disconnects_total").increment(1);
+            return Err(SessionEnd::Malformed);
+        }
+        Ok(())
     }
 
     /// Publishes `payload` on the gateway's `rx` if it holds the subscription.
@@ -335,9 +393,16 @@ impl Session {
         send(stream, self.version, Outbound::Publish { topic, payload }).await
     }
 
-    /// Records presence; returns whether the peer is online (false if it cannot be told).
+    /// Records presence and tells the peer (`peer {online}`), unless this session only took
+    /// over a gateway that was already online; returns whether the peer is online.
     async fn presence(&mut self, online: bool) -> bool {
         self.handle.online.store(online, Ordering::Release);
+        let (conn, side) = (&self.login.connection_id, self.login.side);
+        if !(online && self.inherited) {
+            self.shared
+                .sessions
+                .deliver(conn, side.other(), Bytes::from(messages::peer(online)));
+        }
         match self
             .shared
             .service

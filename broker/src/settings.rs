@@ -18,8 +18,13 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Concurrent sessions across all listeners.
 pub const MAX_CONNECTIONS: usize = 10_000;
-/// `session_timeout_s` announced in `welcome` (SPEC §9: 30).
-pub const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Malformed messages per minute that disconnect a gateway (SPEC §9: more than 50).
+pub const MALFORMED_PER_MINUTE: u32 = 50;
+/// Connection attempts accepted from one IP address per minute, before any TLS work.
+pub const CONNECT_ATTEMPTS_PER_IP_PER_MINUTE: u32 = 60;
+/// A packet this many times the payload limit is still read (so an oversized message gets
+/// an `error` instead of a dropped connection); anything larger closes the session.
+pub const OVERSIZE_READ_FACTOR: usize = 4;
 
 /// Where the broker listens and what it enforces.
 #[derive(Debug, Clone)]
@@ -42,8 +47,10 @@ pub struct BrokerSettings {
     pub keepalive_grace: f32,
     /// See [`MAX_PAYLOAD_BYTES`].
     pub max_payload: usize,
-    /// See [`SESSION_TIMEOUT`].
-    pub session_timeout: Duration,
+    /// See [`MALFORMED_PER_MINUTE`].
+    pub malformed_per_minute: u32,
+    /// See [`CONNECT_ATTEMPTS_PER_IP_PER_MINUTE`].
+    pub connect_attempts_per_ip_per_minute: u32,
 }
 
 impl BrokerSettings {
@@ -59,12 +66,15 @@ impl BrokerSettings {
             keepalive_max: KEEPALIVE_MAX_SECS,
             keepalive_grace: KEEPALIVE_GRACE,
             max_payload: MAX_PAYLOAD_BYTES,
-            session_timeout: SESSION_TIMEOUT,
+            malformed_per_minute: MALFORMED_PER_MINUTE,
+            connect_attempts_per_ip_per_minute: CONNECT_ATTEMPTS_PER_IP_PER_MINUTE,
         }
     }
 
-    /// Largest packet read: the payload limit plus header room.
+    /// Largest packet read: [`OVERSIZE_READ_FACTOR`] × the payload limit plus header room.
     pub fn max_packet(&self) -> usize {
-        self.max_payload.saturating_add(PACKET_OVERHEAD_BYTES)
+        self.max_payload
+            .saturating_mul(OVERSIZE_READ_FACTOR)
+            .saturating_add(PACKET_OVERHEAD_BYTES)
     }
 }

@@ -17,7 +17,11 @@ use switchboard_storage::Reader;
 use super::Switchboard;
 use super::types::{GatewayLogin, GatewayRefusal};
 use crate::core::ActorSettings;
+use crate::entity_actors::ConnectionActor;
 use crate::error::ServiceResult;
+use crate::registry::Activate;
+use crate::signaling::Signal;
+use switchboard_protocol::ToServer;
 
 /// Two refusals of the same reason for one side closer than this are recorded once, so a
 /// gateway retrying in a tight loop does not turn into a stream of store commits.
@@ -212,6 +216,42 @@ impl Switchboard {
         .await
     }
 
+    /// Hands a gateway's checked message to its connection's actor without waiting (the
+    /// actor answers the gateways directly). `Err` when the actor's mailbox is full: the
+    /// caller answers `error rate_limited`.
+    pub fn signal(
+        &self,
+        id: &ConnectionId,
+        side: Side,
+        message: ToServer,
+        raw: bytes::Bytes,
+    ) -> Result<(), SignalBusy> {
+        let mut signal = Signal { side, message, raw };
+        for _ in 0..2 {
+            let addr: actix::Addr<ConnectionActor> = Activate::activate(&self.core, id);
+            match addr.try_send(signal) {
+                Ok(()) => return Ok(()),
+                Err(actix::dev::SendError::Full(_)) => {
+                    metrics::counter!("switchboard_mailbox_full_total").increment(1);
+                    return Err(SignalBusy);
+                }
+                // Passivated between lookup and delivery: start a fresh actor, once.
+                Err(actix::dev::SendError::Closed(back)) => signal = back,
+            }
+        }
+        Err(SignalBusy)
+    }
+
+    /// The ICE servers for one side's gateway (`welcome`).
+    pub fn ice_servers(&self, id: &ConnectionId, side: Side) -> Vec<super::types::IceServer> {
+        self.core.ice_servers(id, side)
+    }
+
+    /// How long a signaling session may take to become tunnel-connected.
+    pub fn session_timeout(&self) -> std::time::Duration {
+        self.core.settings.session_timeout
+    }
+
     fn count_failure(&self, keys: Vec<LockKey>, now: DateTime<Utc>) {
         let lockout = &self.core.gateway_lockout;
         let settings = &self.core.settings;
@@ -250,6 +290,10 @@ impl Switchboard {
         }
     }
 }
+
+/// The connection's actor cannot take another message right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalBusy;
 
 /// `{connection_id}.{side}` → its parts; `None` if malformed.
 pub fn parse_client_id(client_id: &str) -> Option<(ConnectionId, Side)> {

@@ -446,12 +446,9 @@ pub enum ConnectionMove {
     Accept(AcceptOffer),
 }
 
-/// An ICE server as gateways receive it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct IceServer {
-    /// `stun:`/`turn:` URLs.
-    pub urls: Vec<String>,
-}
+/// An ICE server as gateways receive it (the protocol's type: URLs, and TURN credentials
+/// only in `welcome`/`ice`).
+pub use switchboard_protocol::IceServer;
 
 /// Where gateways reach the broker, for connector configurations.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -523,7 +520,7 @@ pub struct Diagnostics {
     pub summary: String,
 }
 
-pub use super::gateways::GatewayLockout;
+pub use super::gateways::{GatewayLockout, SignalBusy};
 
 /// A gateway's CONNECT that [`Switchboard::authenticate_gateway`](crate::Switchboard::authenticate_gateway)
 /// accepted.

@@ -1,7 +1,13 @@
 //! The broker test harness: a real store in a temp dir, a real actix System, the broker on
 //! an ephemeral TLS port, a self-peering connection made active through the service, and
 //! helpers for rumqttc clients and hand-written MQTT over TLS.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    dead_code,
+    unused_imports
+)]
 
 pub use std::future::Future;
 pub use std::sync::Arc;
@@ -224,6 +230,7 @@ pub fn v4(env: &Env, client_id: &str, user: &str, pass: &str) -> (AsyncClient, E
     let mut o = MqttOptions::new(client_id, "localhost", env.port);
     o.set_credentials(user, pass);
     o.set_keep_alive(Duration::from_secs(30));
+    o.set_max_packet_size(256 * 1024, 256 * 1024);
     o.set_transport(tls(env));
     AsyncClient::new(o, 10)
 }
