@@ -111,6 +111,13 @@ async fn serve(
         wiring::tier_table(&config),
         wiring::actor_settings(&config),
     );
+    let cleared = service
+        .clear_stale_presence()
+        .await
+        .context("clearing gateway presence left by the previous run")?;
+    if cleared > 0 {
+        tracing::info!(cleared, "gateway presence from the previous run cleared");
+    }
     let ca_certificate = match &tls.ca_path {
         Some(path) => Some(
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,

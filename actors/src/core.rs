@@ -73,8 +73,6 @@ impl ActorSettings {
         self.actor_idle
             .max(self.secret_views_window)
             .max(self.secret_rotations_window)
-            .max(crate::signaling::RATE_WINDOW)
-            .max(self.session_timeout)
     }
 }
 

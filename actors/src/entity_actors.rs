@@ -206,9 +206,9 @@ impl ConnectionActor {
         }
     }
 
-    /// A connection whose tunnel is up keeps its actor (and so its signaling session).
+    /// A connection with a signaling session in progress keeps its actor.
     fn pinned(&self) -> bool {
-        self.signaling.holds_tunnel()
+        self.signaling.in_session()
     }
 }
 

@@ -71,10 +71,11 @@ impl Signaling {
         }
     }
 
-    /// Whether a tunnel is up on the current session: the actor then stays alive, so a later
-    /// `bye` or `tunnel closed` still finds its session.
-    pub fn holds_tunnel(&self) -> bool {
-        self.current.as_ref().is_some_and(|c| c.connected)
+    /// Whether a session is in progress (waiting for its tunnel, or with its tunnel up): the
+    /// actor then stays alive, so its timeout fires and a later `bye` or `tunnel closed`
+    /// still finds the session.
+    pub fn in_session(&self) -> bool {
+        self.current.is_some()
     }
 }
 

@@ -216,6 +216,39 @@ impl Switchboard {
         .await
     }
 
+    /// At start-up, before the broker listens: no gateway session survives a restart, so
+    /// presence recorded by the previous run (a crash leaves it behind) is cleared. Only
+    /// `active` and `paused` connections accept gateways, so only they are looked at; a
+    /// terminal connection's sessions were kicked, and their end recorded, when it changed.
+    /// One write transaction; returns how many sides were marked offline.
+    pub async fn clear_stale_presence(&self) -> ServiceResult<usize> {
+        let now = self.now();
+        self.core
+            .store
+            .write(move |tx| {
+                let mut cleared = 0;
+                for status in [ConnectionStatus::Active, ConnectionStatus::Paused] {
+                    for mut conn in tx.connections_with_status(status)? {
+                        let mut changed = false;
+                        for side in [Side::Source, Side::Target] {
+                            let s = conn.connectivity.side_mut(side);
+                            if s.online {
+                                s.online = false;
+                                s.last_disconnected_at = Some(now);
+                                changed = true;
+                                cleared += 1;
+                            }
+                        }
+                        if changed {
+                            tx.put_connection(&conn)?;
+                        }
+                    }
+                }
+                Ok(cleared)
+            })
+            .await
+    }
+
     /// Hands a gateway's checked message to its connection's actor without waiting (the
     /// actor answers the gateways directly). `Err` when the actor's mailbox is full: the
     /// caller answers `error rate_limited`.

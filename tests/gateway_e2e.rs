@@ -1,0 +1,212 @@
+//! The real binary with real MQTT/TLS gateways (rumqttc): two gateways signal through the
+//! server, presence shows in the API, and presence left behind by a crash (SIGKILL with both
+//! gateways online) is cleared when the server starts again.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
+use serde_json::{Value, json};
+use support::*;
+
+/// An active self-peering connection made through the HTTP API: (id, secret, owner token).
+fn self_connection(server: &Server) -> (String, String, String) {
+    let admin = admin_token(&server.data_dir);
+    let post = |path: &str, token: &str, body: Value, want: u16| {
+        let (s, v) = call(server.http, "POST", path, Some(token), Some(&body));
+        assert_eq!(s, want, "POST {path}: {v}");
+        v
+    };
+    let org = post(
+        "/v1/orgs",
+        &admin,
+        json!({"name": "Solo", "slug": "solo", "tier": "standard",
+               "owner": {"email": "o@solo.example", "name": "Owner"}}),
+        201,
+    );
+    let owner = org["owner_token"].as_str().unwrap().to_owned();
+    let server_id = |name: &str| {
+        post(
+            "/v1/servers",
+            &owner,
+            json!({"name": name, "kind": "mirth"}),
+            201,
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (one, two) = (server_id("one"), server_id("two"));
+    let channel = post(
+        &format!("/v1/servers/{two}/channels"),
+        &owner,
+        json!({"internal_name": "ADT_IN", "public_name": "ADT",
+               "direction": "listener", "published": true}),
+        201,
+    );
+    let request = post(
+        "/v1/peering/requests",
+        &owner,
+        json!({"to_org": "solo"}),
+        201,
+    );
+    let agreement = request["agreement_id"].as_str().unwrap();
+    let grant = post(
+        "/v1/grants",
+        &owner,
+        json!({"agreement_id": agreement, "channel_id": channel["id"]}),
+        201,
+    );
+    let grant = grant["id"].as_str().unwrap();
+    let (s, v) = call(
+        server.http,
+        "POST",
+        &format!("/v1/grants/{grant}/approve"),
+        Some(&owner),
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    let conn = post(
+        "/v1/connections",
+        &owner,
+        json!({"grant_id": grant, "source_server_id": one, "target_server_id": two}),
+        201,
+    );
+    let id = conn["id"].as_str().unwrap().to_owned();
+    for action in ["activate", "secret/view"] {
+        let (s, v) = call(
+            server.http,
+            "POST",
+            &format!("/v1/connections/{id}/{action}"),
+            Some(&owner),
+            None,
+        );
+        assert_eq!(s, 200, "{action}: {v}");
+        if action == "secret/view" {
+            return (id, v["secret"].as_str().unwrap().to_owned(), owner);
+        }
+    }
+    unreachable!()
+}
+
+fn mqtt_port(data_dir: &Path) -> u16 {
+    let text = std::fs::read_to_string(data_dir.join("listeners.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["mqtt_tls"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A gateway online on its `rx`; returns the client and a channel of what it receives.
+async fn gateway(
+    data_dir: &Path,
+    conn: &str,
+    secret: &str,
+    side: &str,
+) -> (AsyncClient, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+    let ca = std::fs::read(data_dir.join("tls/dev-ca.pem")).unwrap();
+    let mut o = MqttOptions::new(format!("{conn}.{side}"), "localhost", mqtt_port(data_dir));
+    o.set_credentials(conn, secret);
+    o.set_keep_alive(Duration::from_secs(30));
+    o.set_transport(Transport::Tls(TlsConfiguration::Simple {
+        ca,
+        alpn: None,
+        client_auth: None,
+    }));
+    let (client, mut el) = AsyncClient::new(o, 10);
+    client
+        .subscribe(format!("sb/v1/c/{conn}/{side}/rx"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(event) = el.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = event {
+                let _ = tx.send(serde_json::from_slice(&p.payload).unwrap());
+            }
+        }
+    });
+    (client, rx)
+}
+
+async fn next_of(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>, kind: &str) -> Value {
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("nothing in time")
+            .expect("session ended");
+        if m["type"] == kind {
+            return m;
+        }
+    }
+}
+
+fn connectivity(server: &Server, conn: &str, owner: &str) -> Value {
+    let (s, v) = call(
+        server.http,
+        "GET",
+        &format!("/v1/connections/{conn}"),
+        Some(owner),
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    v["connectivity"].clone()
+}
+
+#[test]
+fn gateways_signal_through_the_binary_and_a_crash_leaves_no_ghost_presence() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (conn, secret, owner) = self_connection(&server);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (source, mut source_rx) = gateway(dir.path(), &conn, &secret, "source").await;
+        assert_eq!(next_of(&mut source_rx, "welcome").await["role"], "offerer");
+        let (target, mut target_rx) = gateway(dir.path(), &conn, &secret, "target").await;
+        assert_eq!(
+            next_of(&mut target_rx, "welcome").await["peer_online"],
+            true
+        );
+        let offer = json!({"v": 1, "type": "offer", "session": "s1", "sdp": "v=0"});
+        source
+            .publish(
+                format!("sb/v1/c/{conn}/source/tx"),
+                QoS::AtLeastOnce,
+                false,
+                offer.to_string(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(next_of(&mut target_rx, "offer").await, offer);
+        let c = connectivity(&server, &conn, &owner);
+        assert_eq!(
+            (c["source"]["online"].clone(), c["target"]["online"].clone()),
+            (json!(true), json!(true)),
+            "{c}"
+        );
+        drop((source, target));
+    });
+    server.kill();
+    drop(rt);
+    let server = Server::start(dir.path());
+    let c = connectivity(&server, &conn, &owner);
+    assert_eq!(c["source"]["online"], false, "{c}");
+    assert_eq!(c["target"]["online"], false, "{c}");
+    assert!(
+        server
+            .stderr
+            .lock()
+            .unwrap()
+            .contains("presence from the previous run cleared")
+    );
+    server.terminate();
+}
