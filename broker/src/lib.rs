@@ -10,6 +10,7 @@
 //! [`registry`] (live sessions and the [`BrokerSink`]), [`settings`], [`error`].
 
 pub mod acl;
+pub mod admission;
 pub mod codec;
 pub mod error;
 pub mod listener;

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use crate::admission::Admission;
 use crate::error::BrokerError;
 use crate::registry::LiveSessions;
 use crate::session::{self, Shared};
@@ -58,6 +59,7 @@ impl Broker {
         let shared = Shared {
             service,
             sessions: sessions.clone(),
+            admission: Arc::new(Admission::new(settings.connect_attempts_per_ip_per_minute)),
             settings: Arc::new(settings),
         };
         let task = tokio::spawn(async move {
@@ -125,8 +127,15 @@ async fn accept_loop(
                 continue;
             }
         };
+        if !shared.admission.admit(peer.ip()) {
+            metrics::counter!("switchboard_broker_rejected_connections_total", "reason" => "rate")
+                .increment(1);
+            tracing::info!(%peer, "too many connection attempts from this address; closed");
+            continue;
+        }
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            metrics::counter!("switchboard_broker_rejected_connections_total").increment(1);
+            metrics::counter!("switchboard_broker_rejected_connections_total", "reason" => "cap")
+                .increment(1);
             tracing::warn!(%peer, "MQTT connection cap reached; connection dropped");
             continue;
         };

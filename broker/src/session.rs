@@ -40,6 +40,8 @@ pub struct Shared {
     pub sessions: LiveSessions,
     /// Limits.
     pub settings: Arc<BrokerSettings>,
+    /// Connection attempts per IP.
+    pub admission: Arc<crate::admission::Admission>,
 }
 
 /// A CONNECT read off a fresh stream.

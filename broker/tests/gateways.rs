@@ -376,3 +376,22 @@ fn shutdown_tells_gateways_then_disconnects_them() {
         );
     });
 }
+
+#[test]
+fn connection_attempts_per_ip_are_capped_before_tls() {
+    run_with(
+        |broker, _| broker.connect_attempts_per_ip_per_minute = 3,
+        |env| async move {
+            let id = format!("{}.source", env.conn);
+            for _ in 0..3 {
+                let (_c, mut el) = v4(&env, &id, env.conn.as_str(), &env.secret);
+                connack(&mut el).await.unwrap();
+            }
+            let (_c, mut el) = v4(&env, &id, env.conn.as_str(), &env.secret);
+            let refused = tokio::time::timeout(WAIT, el.poll())
+                .await
+                .expect("the 4th attempt was neither accepted nor closed");
+            assert!(refused.is_err(), "4th attempt in a minute got {refused:?}");
+        },
+    );
+}
