@@ -4,7 +4,9 @@
 mod bootstrap;
 mod cli;
 mod data_dir;
+mod effects;
 mod listeners;
+mod relay;
 mod serve;
 mod shutdown;
 mod telemetry;

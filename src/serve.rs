@@ -9,16 +9,19 @@ use std::sync::Arc;
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusHandle;
 use switchboard_actors::service::types::GatewayInfo;
+use switchboard_actors::turn::TurnIssuer;
 use switchboard_actors::{StoreHandle, Switchboard, SystemClock};
 use switchboard_api::{ApiSettings, ApiState};
-use switchboard_broker::{Broker, BrokerSettings, BrokerSink, LiveSessions};
+use switchboard_broker::{Broker, BrokerSettings, BrokerSink, LiveSessions, websocket};
 use switchboard_config::Config;
+use switchboard_relay::Relay;
 use switchboard_storage::{MasterKey, Store};
 
 use crate::cli::ServeArgs;
 use crate::data_dir::{self, STORE_FILE};
+use crate::effects::Effects;
 use crate::listeners::Listeners;
-use crate::{bootstrap, shutdown, telemetry, tls, wiring};
+use crate::{bootstrap, relay, shutdown, telemetry, tls, wiring};
 
 /// A startup failure, with the exit code it maps to.
 #[derive(Debug)]
@@ -103,10 +106,20 @@ async fn serve(
     let (shutdown, _trigger) = shutdown::install().context("installing signal handlers")?;
     let arbiter = actix::Arbiter::new();
     let sessions = LiveSessions::new();
+    let turn_secret = relay::secret(&config.data_dir)?;
+    let turn = Relay::start(
+        relay::settings(&config, turn_secret.clone()),
+        relay::policy(store.clone()),
+    )
+    .await
+    .context("starting the TURN relay")?;
     let service = Switchboard::new(
         StoreHandle::new(store.clone()),
         arbiter.handle(),
-        Arc::new(BrokerSink::new(sessions.clone())),
+        Arc::new(Effects {
+            broker: BrokerSink::new(sessions.clone()),
+            relay: turn.handle(),
+        }),
         Arc::new(SystemClock),
         wiring::tier_table(&config),
         wiring::actor_settings(&config),
@@ -132,10 +145,27 @@ async fn serve(
     )
     .await
     .context("starting the MQTT broker")?;
+    let advertised = |addr: std::net::SocketAddr| {
+        let host = match &config.mqtt.advertise_host {
+            Some(host) => host.clone(),
+            None if addr.ip().is_unspecified() => "localhost".to_owned(),
+            None if addr.is_ipv6() => format!("[{}]", addr.ip()),
+            None => addr.ip().to_string(),
+        };
+        format!("{host}:{}", addr.port())
+    };
     service.set_gateway_info(GatewayInfo {
-        mqtt_tls_url: Some(format!("mqtts://{}", mqtt.tls)),
+        mqtt_tls_url: Some(format!("mqtts://{}", advertised(mqtt.tls))),
+        mqtt_wss_url: mqtt
+            .wss
+            .map(|wss| format!("wss://{}{}", advertised(wss), websocket::PATH)),
         ca_certificate,
         ..GatewayInfo::default()
+    });
+    service.set_turn(TurnIssuer {
+        urls: turn.urls(),
+        secret: turn_secret,
+        ttl: std::time::Duration::from_secs(u64::from(config.turn.credential_ttl_secs)),
     });
     let timer = tokio::spawn(service.clone().run_offer_timer(until(shutdown.clone())));
 
@@ -143,10 +173,11 @@ async fn serve(
     let listeners = Listeners {
         http: Some(http.local_addr().context("reading the HTTP address")?),
         mqtt_tls: Some(mqtt.tls),
+        mqtt_wss: mqtt.wss,
         mqtt_tcp: mqtt.tcp,
-        ..Listeners::default()
+        turn: Some(turn.local_addr()),
     };
-    tracing::info!(http = ?listeners.http, mqtt_tls = ?listeners.mqtt_tls, mqtt_tcp = ?listeners.mqtt_tcp, "listening");
+    tracing::info!(http = ?listeners.http, mqtt_tls = ?listeners.mqtt_tls, mqtt_wss = ?listeners.mqtt_wss, mqtt_tcp = ?listeners.mqtt_tcp, "listening");
     let ready_store = store.clone();
     let state = ApiState {
         service,
@@ -162,6 +193,7 @@ async fn serve(
     let _ = http_task.await;
     let _ = timer.await;
     let _ = broker_task.await;
+    turn.close().await;
     arbiter.stop();
     Ok(())
 }
@@ -172,6 +204,7 @@ fn broker_settings(config: &Config, tls: &tls::TlsMaterial) -> Result<BrokerSett
         .context("loading the MQTT TLS certificate")?;
     let m = &config.mqtt;
     let mut settings = BrokerSettings::new(m.tls_listen, Arc::new(server));
+    settings.wss_listen = Some(m.wss_listen);
     settings.tcp_listen = m.tcp_listen;
     settings.handshake_timeout =
         std::time::Duration::from_secs(u64::from(m.handshake_timeout_secs));

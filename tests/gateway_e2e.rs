@@ -210,3 +210,87 @@ fn gateways_signal_through_the_binary_and_a_crash_leaves_no_ghost_presence() {
     );
     server.terminate();
 }
+
+fn listener(data_dir: &Path, name: &str) -> std::net::SocketAddr {
+    let text = std::fs::read_to_string(data_dir.join("listeners.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v[name].as_str().unwrap().parse().unwrap()
+}
+
+async fn turn_allocate(
+    server: std::net::SocketAddr,
+    user: &str,
+    pass: &str,
+) -> Result<(turn::client::Client, impl webrtc_util::Conn), turn::Error> {
+    let conn = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let client = turn::client::Client::new(turn::client::ClientConfig {
+        stun_serv_addr: server.to_string(),
+        turn_serv_addr: server.to_string(),
+        username: user.into(),
+        password: pass.into(),
+        realm: "switchboard".into(),
+        software: String::new(),
+        rto_in_ms: 0,
+        conn: std::sync::Arc::new(conn),
+        vnet: None,
+    })
+    .await?;
+    client.listen().await?;
+    let relayed = client.allocate().await?;
+    Ok((client, relayed))
+}
+
+#[test]
+fn welcome_carries_turn_credentials_that_allocate_until_the_connection_is_terminated() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (conn, secret, owner) = self_connection(&server);
+    let turn_addr = listener(dir.path(), "turn");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (_source, mut source_rx) = gateway(dir.path(), &conn, &secret, "source").await;
+        let welcome = next_of(&mut source_rx, "welcome").await;
+        let ice = &welcome["ice_servers"][0];
+        assert_eq!(
+            ice["urls"][0],
+            format!("turn:{turn_addr}?transport=udp"),
+            "{welcome}"
+        );
+        let user = ice["username"].as_str().unwrap().to_owned();
+        let pass = ice["credential"].as_str().unwrap().to_owned();
+        let (expiry, client_id) = user.split_once(':').unwrap();
+        assert_eq!(client_id, format!("{conn}.source"));
+        let ttl = expiry.parse::<i64>().unwrap() - chrono::Utc::now().timestamp();
+        assert!((3590..=3600).contains(&ttl), "credential lifetime {ttl} s");
+        // The coturn REST scheme with the secret in the data dir.
+        let turn_secret = std::fs::read_to_string(dir.path().join("turn-secret")).unwrap();
+        let expected = {
+            use base64::Engine;
+            use hmac::Mac;
+            let mut mac =
+                hmac::Hmac::<sha1::Sha1>::new_from_slice(turn_secret.trim().as_bytes()).unwrap();
+            mac.update(user.as_bytes());
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        };
+        assert_eq!(pass, expected);
+        let (client, _relayed) = turn_allocate(turn_addr, &user, &pass)
+            .await
+            .expect("the issued credential allocates");
+        // Terminate: the live allocation is deleted and the credential refused from now on.
+        let (s, v) = call(
+            server.http,
+            "POST",
+            &format!("/v1/connections/{conn}/terminate"),
+            Some(&owner),
+            None,
+        );
+        assert_eq!(s, 200, "{v}");
+        assert!(
+            turn_allocate(turn_addr, &user, &pass).await.is_err(),
+            "terminated connection allocated"
+        );
+        client.close().await.unwrap();
+    });
+    server.terminate();
+}

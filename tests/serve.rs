@@ -39,6 +39,7 @@ fn starts_answers_health_and_survives_sigkill_with_the_same_admin_token() {
     let listeners: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(data.join("listeners.json")).unwrap()).unwrap();
     assert!(listeners["http"].is_string() && listeners.get("mqtt_tls").is_some());
+    assert!(listeners["mqtt_wss"].is_string(), "{listeners}");
     let cert_before = fs::read(data.join("tls/dev-cert.pem")).unwrap();
 
     server.kill();

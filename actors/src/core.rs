@@ -99,20 +99,28 @@ pub struct Core {
     pub enroll_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     /// Failed gateway CONNECTs per connection id and IP, for the lockout (SPEC §9).
     pub gateway_lockout: crate::service::types::GatewayLockout,
+    /// TURN credential issuing, once the relay runs.
+    pub turn: std::sync::RwLock<Option<crate::turn::TurnIssuer>>,
 }
 
 impl Core {
-    /// The ICE servers a gateway of `connection` is given in `welcome` and `ice`. TURN
-    /// credentials per connection come with the relay; until then, the configured servers.
+    /// The ICE servers a gateway of `connection` is given in `welcome` and `ice`: the
+    /// configured ones, then the relay with fresh short-lived credentials for this side.
     pub fn ice_servers(
         &self,
-        _connection: &switchboard_domain::ids::ConnectionId,
-        _side: switchboard_domain::entities::Side,
+        connection: &switchboard_domain::ids::ConnectionId,
+        side: switchboard_domain::entities::Side,
     ) -> Vec<crate::service::types::IceServer> {
-        self.gateway
+        let mut servers = self
+            .gateway
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .ice_servers
-            .clone()
+            .clone();
+        let turn = self.turn.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(issuer) = turn.as_ref() {
+            servers.push(issuer.issue(connection, side, self.clock.now()));
+        }
+        servers
     }
 }

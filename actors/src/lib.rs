@@ -13,6 +13,7 @@ pub mod registry;
 pub mod service;
 pub mod signaling;
 pub mod store;
+pub mod turn;
 pub mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};

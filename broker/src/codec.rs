@@ -197,6 +197,12 @@ pub fn read(
             Err(V4Error::PayloadSizeLimitExceeded(_)) => Err(CodecError::TooLarge),
             Err(e) => Err(CodecError::V4(e)),
         },
+        // MQTT 5 lets a normal DISCONNECT omit its reason code (remaining length 0, which
+        // Paho sends); rumqttc's decoder insists on one, so this form is read here.
+        Version::V5 if buf.len() >= 2 && buf[0] == 0xE0 && buf[1] == 0 => {
+            let _ = buf.split_to(2);
+            Ok(Some(Inbound::Disconnect))
+        }
         Version::V5 => match v5::Packet::read(buf, u32::try_from(max).ok()) {
             Ok(p) => Ok(Some(from_v5(p))),
             Err(V5Error::InsufficientBytes(_)) => Ok(None),
@@ -410,6 +416,19 @@ fn to_v5(p: Outbound) -> v5::Packet {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_v5_disconnect_without_reason_code_is_a_disconnect() {
+        let mut buf = bytes::BytesMut::from(&[0xE0u8, 0x00, 0xC0, 0x00][..]);
+        assert!(matches!(
+            super::read(&mut buf, super::Version::V5, 1024),
+            Ok(Some(super::Inbound::Disconnect))
+        ));
+        assert!(matches!(
+            super::read(&mut buf, super::Version::V5, 1024),
+            Ok(Some(super::Inbound::PingReq))
+        ));
+    }
 
     #[test]
     fn sniffs_both_levels_and_waits_for_bytes() {

@@ -1,30 +1,35 @@
-//! The accept loops: bind the TLS (and optional plain TCP) listener, set TCP_NODELAY, cap
-//! concurrent sessions with a semaphore, and hand each socket to its own task, which runs the
-//! TLS handshake and reads the CONNECT under the handshake timeout, so a silent or slow
-//! client never delays anyone else.
+//! The accept loops: bind the TLS listener (and the optional WebSocket/TLS and plain TCP
+//! ones), set TCP_NODELAY, cap concurrent sessions across all of them with one semaphore, and
+//! hand each socket to its own task, which runs the TLS (and WebSocket) handshake and reads
+//! the CONNECT under the handshake timeout, so a silent or slow client never delays anyone
+//! else.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use switchboard_actors::Switchboard;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
 
 use crate::admission::Admission;
 use crate::error::BrokerError;
 use crate::registry::LiveSessions;
 use crate::session::{self, Shared};
 use crate::settings::BrokerSettings;
+use crate::websocket;
 
 /// The addresses the broker bound (port 0 becomes an ephemeral port).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bound {
     /// MQTT over TLS.
     pub tls: SocketAddr,
+    /// MQTT over WebSocket/TLS (path `/mqtt`), if configured.
+    pub wss: Option<SocketAddr>,
     /// Plain MQTT, if configured.
     pub tcp: Option<SocketAddr>,
 }
@@ -43,18 +48,25 @@ impl Broker {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(Bound, JoinHandle<()>), BrokerError> {
         let tls_listener = bind(settings.tls_listen, "MQTT/TLS").await?;
+        let wss_listener = match settings.wss_listen {
+            Some(addr) => Some(bind(addr, "MQTT/WSS").await?),
+            None => None,
+        };
         let tcp_listener = match settings.tcp_listen {
             Some(addr) => Some(bind(addr, "MQTT/TCP").await?),
             None => None,
         };
         let bound = Bound {
             tls: local(&tls_listener, settings.tls_listen),
+            wss: wss_listener
+                .as_ref()
+                .map(|l| local(l, settings.wss_listen.unwrap_or(settings.tls_listen))),
             tcp: tcp_listener
                 .as_ref()
                 .map(|l| local(l, settings.tcp_listen.unwrap_or(settings.tls_listen))),
         };
         let acceptor = TlsAcceptor::from(settings.tls.clone());
-        // Caps live sessions across both listeners; a permit lives as long as its task.
+        // Caps live sessions across all listeners; a permit lives as long as its task.
         let permits = Arc::new(Semaphore::new(settings.max_connections));
         let shared = Shared {
             service,
@@ -65,19 +77,31 @@ impl Broker {
         let task = tokio::spawn(async move {
             let tls_loop = accept_loop(
                 tls_listener,
-                Some(acceptor),
+                Transport::Tls(acceptor.clone()),
                 shared.clone(),
                 permits.clone(),
             );
+            let wss_loop = async {
+                match wss_listener {
+                    Some(l) => {
+                        let transport = Transport::Wss(acceptor.clone());
+                        accept_loop(l, transport, shared.clone(), permits.clone()).await
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             let tcp_loop = async {
                 match tcp_listener {
-                    Some(l) => accept_loop(l, None, shared.clone(), permits.clone()).await,
+                    Some(l) => {
+                        accept_loop(l, Transport::Tcp, shared.clone(), permits.clone()).await
+                    }
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
                 () = shutdown => {}
                 () = tls_loop => {}
+                () = wss_loop => {}
                 () = tcp_loop => {}
             }
             sessions.shutdown_all();
@@ -96,7 +120,7 @@ impl Broker {
             }
             tracing::info!("MQTT broker stopped accepting; gateways told and disconnected");
         });
-        tracing::info!(tls = %bound.tls, tcp = ?bound.tcp, "MQTT broker listening");
+        tracing::info!(tls = %bound.tls, wss = ?bound.wss, tcp = ?bound.tcp, "MQTT broker listening");
         Ok((bound, task))
     }
 }
@@ -111,9 +135,31 @@ fn local(listener: &TcpListener, fallback: SocketAddr) -> SocketAddr {
     listener.local_addr().unwrap_or(fallback)
 }
 
+/// How a listener's sockets become an MQTT byte stream.
+#[derive(Clone)]
+enum Transport {
+    /// MQTT over TLS.
+    Tls(TlsAcceptor),
+    /// MQTT over WebSocket over TLS.
+    Wss(TlsAcceptor),
+    /// Plain MQTT.
+    Tcp,
+}
+
+impl Transport {
+    /// The `transport` label of metrics and log spans.
+    fn label(&self) -> &'static str {
+        match self {
+            Transport::Tls(_) => "tls",
+            Transport::Wss(_) => "wss",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    transport: Transport,
     shared: Shared,
     permits: Arc<Semaphore>,
 ) {
@@ -139,30 +185,59 @@ async fn accept_loop(
             tracing::warn!(%peer, "MQTT connection cap reached; connection dropped");
             continue;
         };
-        metrics::counter!("switchboard_broker_accepted_connections_total").increment(1);
-        let (tls, shared) = (tls.clone(), shared.clone());
-        tokio::spawn(async move {
-            let _permit = permit;
-            if let Err(e) = socket.set_nodelay(true) {
-                tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
-            }
-            match tls {
-                Some(acceptor) => {
-                    let timeout = shared.settings.handshake_timeout;
-                    match tokio::time::timeout(timeout, acceptor.accept(socket)).await {
-                        Ok(Ok(stream)) => handle(shared, stream, peer).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
+        let label = transport.label();
+        metrics::counter!("switchboard_broker_accepted_connections_total", "transport" => label)
+            .increment(1);
+        let (transport, shared) = (transport.clone(), shared.clone());
+        let span = tracing::info_span!("mqtt", transport = label);
+        tokio::spawn(
+            async move {
+                let _permit = permit;
+                if let Err(e) = socket.set_nodelay(true) {
+                    tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
                 }
-                None => handle::<TcpStream>(shared, socket, peer).await,
+                serve_socket(transport, shared, socket, peer).await;
             }
-        });
+            .instrument(span),
+        );
+    }
+}
+
+/// Runs the transport's handshakes under the handshake timeout, then [`handle`].
+async fn serve_socket(transport: Transport, shared: Shared, socket: TcpStream, peer: SocketAddr) {
+    let timeout = shared.settings.handshake_timeout;
+    match transport {
+        Transport::Tls(acceptor) => {
+            match tokio::time::timeout(timeout, acceptor.accept(socket)).await {
+                Ok(Ok(stream)) => handle(shared, stream, peer).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+        Transport::Wss(acceptor) => {
+            let max_packet = shared.settings.max_packet();
+            let handshakes = async {
+                let tls = acceptor
+                    .accept(socket)
+                    .await
+                    .map_err(websocket::HandshakeError::Tls)?;
+                websocket::accept(tls, max_packet).await
+            };
+            match tokio::time::timeout(timeout, handshakes).await {
+                Ok(Ok(stream)) => handle(shared, stream, peer).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "WebSocket/TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "WebSocket/TLS handshake timed out"),
+            }
+        }
+        Transport::Tcp => handle(shared, socket, peer).await,
     }
 }
 
 /// How long shutdown waits for sessions to deliver the `shutdown` notice and close.
 pub const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long a connection refused before its CONNECT may take to close.
+pub const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Pause after a failed `accept` (e.g. EMFILE) before trying again.
 pub const ACCEPT_ERROR_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
@@ -175,8 +250,11 @@ where
     let timeout = shared.settings.handshake_timeout;
     let max = shared.settings.max_packet();
     match tokio::time::timeout(timeout, session::read_connect(&mut stream, max)).await {
-        Ok(Ok(hello)) => session::serve(shared, stream, hello, peer).await,
+        Ok(Ok(hello)) => return session::serve(shared, stream, hello, peer).await,
         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "no valid CONNECT"),
         Err(_) => tracing::debug!(%peer, "CONNECT timed out"),
     }
+    // Say goodbye properly (TLS close_notify; over WebSocket a close frame, with code 1002
+    // after a text frame), but never wait long for a client that does not read.
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, stream.shutdown()).await;
 }

@@ -44,13 +44,18 @@ pub fn status(status: ConnectionStatus, reason: Option<&str>) -> String {
     .to_payload()
 }
 
-/// `error`; `reference` names the refused message's type.
-pub fn error(code: ErrorCode, message: &str, reference: Option<&str>) -> String {
+/// `error`; `reference` names the refused message's type, `session` its session.
+pub fn error(
+    code: ErrorCode,
+    message: &str,
+    reference: Option<&str>,
+    session: Option<&str>,
+) -> String {
     ToGateway::Error {
         code,
         message: message.to_owned(),
         reference: reference.map(str::to_owned),
-        session: None,
+        session: session.map(str::to_owned),
     }
     .to_payload()
 }

@@ -47,17 +47,45 @@ impl SessionHandle {
     }
 }
 
+/// Striped locks serializing presence changes per connection (see
+/// [`LiveSessions::presence_lock`]); a fixed number bounds memory whatever the connections.
+const PRESENCE_LOCK_STRIPES: usize = 64;
+
 /// Live sessions by client id. Cheap to clone.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LiveSessions {
     sessions: Arc<DashMap<String, SessionHandle>>,
     serials: Arc<AtomicU64>,
+    presence_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+}
+
+impl Default for LiveSessions {
+    fn default() -> Self {
+        LiveSessions {
+            sessions: Arc::default(),
+            serials: Arc::default(),
+            presence_locks: Arc::new(
+                (0..PRESENCE_LOCK_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 impl LiveSessions {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The lock a session holds while it records its presence, queues its `welcome` and
+    /// tells its peer: with both sides' steps serialized, a gateway's `welcome` and the
+    /// `peer` messages it receives always agree, in the order they were decided.
+    pub fn presence_lock(&self, connection: &ConnectionId) -> &tokio::sync::Mutex<()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(connection.as_str());
+        &self.presence_locks[(hash % PRESENCE_LOCK_STRIPES as u64) as usize]
     }
 
     /// A fresh handle for a connection in `status`, and the receiving end of its outbox.

@@ -21,7 +21,7 @@ use crate::acl;
 use crate::codec::{self, ConnackRefusal, Inbound, Outbound, Version};
 use crate::error::SessionEnd;
 use crate::messages;
-use crate::registry::{LiveSessions, SessionHandle};
+use crate::registry::{self, LiveSessions, SessionHandle};
 use crate::settings::BrokerSettings;
 
 /// How long one write to a gateway may take before the session is dropped: a gateway that
@@ -271,16 +271,7 @@ impl Session {
                 let newly = granted.contains(&true) && !self.handle.online.load(Ordering::Acquire);
                 send(stream, self.version, Outbound::SubAck { pkid, granted }).await?;
                 if newly {
-                    let peer_online = self.presence(true).await;
-                    let service = &self.shared.service;
-                    let (conn, side) = (&self.login.connection_id, self.login.side);
-                    let welcome = messages::welcome(
-                        &self.login,
-                        peer_online,
-                        service.ice_servers(conn, side),
-                        service.session_timeout().as_secs(),
-                    );
-                    self.deliver(stream, Bytes::from(welcome)).await?;
+                    self.presence(true).await;
                 }
             }
             Inbound::Unsubscribe { pkid, filters } => {
@@ -340,14 +331,19 @@ impl Session {
             Err(bad) => {
                 metrics::counter!("switchboard_broker_bad_messages_total").increment(1);
                 tracing::debug!(connection = %self.login.connection_id, problem = %bad.problem.escape_debug(), "bad gateway message");
-                let error =
-                    messages::error(ErrorCode::BadMessage, &bad.problem, bad.kind.as_deref());
+                let error = messages::error(
+                    ErrorCode::BadMessage,
+                    &bad.problem,
+                    bad.kind.as_deref(),
+                    None,
+                );
                 self.deliver(stream, Bytes::from(error)).await?;
                 return self.count_malformed();
             }
         };
         let (conn, side) = (&self.login.connection_id, self.login.side);
         let kind = message.kind();
+        let session = message.session().map(str::to_owned);
         if self
             .shared
             .service
@@ -358,6 +354,7 @@ impl Session {
                 ErrorCode::RateLimited,
                 "the connection is handling too many messages; retry shortly",
                 Some(kind),
+                session.as_deref(),
             );
             self.deliver(stream, Bytes::from(error)).await?;
         }
@@ -395,27 +392,37 @@ impl Session {
         send(stream, self.version, Outbound::Publish { topic, payload }).await
     }
 
-    /// Records presence and tells the peer (`peer {online}`), unless this session only took
-    /// over a gateway that was already online; returns whether the peer is online.
-    async fn presence(&mut self, online: bool) -> bool {
-        self.handle.online.store(online, Ordering::Release);
+    /// Records presence, queues `welcome` (coming online) and tells the peer
+    /// (`peer {online}`, unless this session only took over a gateway that was already
+    /// online). Both sides of a connection take these steps one at a time, so a `welcome`
+    /// saying the peer is offline is never queued behind the `peer {online}` that followed it.
+    async fn presence(&self, online: bool) {
         let (conn, side) = (&self.login.connection_id, self.login.side);
-        if !(online && self.inherited) {
-            self.shared
-                .sessions
-                .deliver(conn, side.other(), Bytes::from(messages::peer(online)));
+        let sessions = &self.shared.sessions;
+        let _serial = sessions.presence_lock(conn).lock().await;
+        if !online {
+            self.handle.online.store(false, Ordering::Release);
         }
-        match self
-            .shared
-            .service
-            .gateway_presence(&self.login.connection_id, self.login.side, online)
-            .await
-        {
+        let service = &self.shared.service;
+        let peer_online = match service.gateway_presence(conn, side, online).await {
             Ok(peer_online) => peer_online,
             Err(e) => {
-                tracing::warn!(error = %e, connection = %self.login.connection_id, "could not record gateway presence");
+                tracing::warn!(error = %e, connection = %conn, "could not record gateway presence");
                 false
             }
+        };
+        if online {
+            let welcome = messages::welcome(
+                &self.login,
+                peer_online,
+                service.ice_servers(conn, side),
+                service.session_timeout().as_secs(),
+            );
+            registry::offer(&self.handle, Bytes::from(welcome));
+            self.handle.online.store(true, Ordering::Release);
+        }
+        if !(online && self.inherited) {
+            sessions.deliver(conn, side.other(), Bytes::from(messages::peer(online)));
         }
     }
 

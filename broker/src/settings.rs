@@ -14,7 +14,7 @@ pub const KEEPALIVE_MAX_SECS: u16 = 300;
 pub const KEEPALIVE_GRACE: f32 = 1.5;
 /// Largest gateway message (SPEC §9: 64 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
-/// Time from TCP accept to a complete CONNECT (TLS handshake included).
+/// Time from TCP accept to a complete CONNECT (TLS and WebSocket handshakes included).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Concurrent sessions across all listeners.
 pub const MAX_CONNECTIONS: usize = 10_000;
@@ -31,9 +31,11 @@ pub const OVERSIZE_READ_FACTOR: usize = 4;
 pub struct BrokerSettings {
     /// MQTT over TLS.
     pub tls_listen: SocketAddr,
+    /// MQTT over WebSocket/TLS (path `/mqtt`, same certificate); `None` = off.
+    pub wss_listen: Option<SocketAddr>,
     /// Plain MQTT, development and benchmarks only.
     pub tcp_listen: Option<SocketAddr>,
-    /// Certificate and key of the TLS listener.
+    /// Certificate and key of the TLS and WebSocket/TLS listeners.
     pub tls: Arc<rustls::ServerConfig>,
     /// See [`HANDSHAKE_TIMEOUT`].
     pub handshake_timeout: Duration,
@@ -58,6 +60,7 @@ impl BrokerSettings {
     pub fn new(tls_listen: SocketAddr, tls: Arc<rustls::ServerConfig>) -> Self {
         BrokerSettings {
             tls_listen,
+            wss_listen: None,
             tcp_listen: None,
             tls,
             handshake_timeout: HANDSHAKE_TIMEOUT,

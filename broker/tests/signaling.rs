@@ -50,7 +50,8 @@ impl Gw {
             tx: format!("sb/v1/c/{}/{side}/tx", env.conn),
             welcome: Value::Null,
         };
-        gw.welcome = gw.next_of("welcome").await;
+        gw.welcome = gw.recv().await;
+        assert_eq!(gw.welcome["type"], "welcome", "welcome comes first");
         gw
     }
 
@@ -494,5 +495,39 @@ fn a_v5_gateway_and_a_v4_gateway_signal_each_other() {
             .await
             .unwrap();
         assert_eq!(source.next_of("answer").await, answer);
+    });
+}
+
+/// Both gateways coming online at the same moment, again and again: each one's `welcome`
+/// (always its first message) and the `peer` messages after it must end with the peer
+/// online. (With the presence write and the `peer` message unordered, a gateway could read
+/// `peer {online: true}` before a `welcome` saying the peer was offline.)
+#[test]
+fn simultaneous_arrivals_always_learn_the_peer_is_online() {
+    run(|env| async move {
+        for round in 0..15 {
+            let (mut source, mut target) =
+                tokio::join!(Gw::online(&env, "source"), Gw::online(&env, "target"));
+            for gw in [&mut source, &mut target] {
+                let mut online = gw.welcome["peer_online"] == true;
+                while let Ok(Some(Ok(p))) =
+                    tokio::time::timeout(Duration::from_millis(150), gw.inbox.recv()).await
+                {
+                    let m: Value = serde_json::from_slice(&p).unwrap();
+                    assert_eq!(m["type"], "peer", "round {round}: {m}");
+                    online = m["online"] == true;
+                }
+                assert!(
+                    online,
+                    "round {round}: {} thinks its peer is offline",
+                    gw.tx
+                );
+            }
+            source.client.disconnect().await.unwrap();
+            target.client.disconnect().await.unwrap();
+            source.closed().await;
+            target.closed().await;
+            eventually(&env, |c| !c.source.online && !c.target.online).await;
+        }
     });
 }

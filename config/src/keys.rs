@@ -196,6 +196,13 @@ static GROUPS: &[&[Key]] = &[
              empty = off."
         ),
         key!(
+            "mqtt.advertise_host",
+            mqtt.advertise_host,
+            parse::optional_host,
+            "Host name or IP put in the broker URLs of connector configurations; empty = the \
+             listen address (localhost when it is 0.0.0.0)."
+        ),
+        key!(
             "mqtt.max_connections",
             mqtt.max_connections,
             count,

@@ -56,6 +56,9 @@ pub struct MqttConfig {
     pub wss_listen: SocketAddr,
     /// Plain MQTT listener for development and benchmarks; `None` = off.
     pub tcp_listen: Option<SocketAddr>,
+    /// Host name (or IP) put in the broker URLs of connector configurations; `None` = the
+    /// listen address, or `localhost` when that is unspecified (`0.0.0.0`).
+    pub advertise_host: Option<String>,
     /// Caps concurrent sessions so a connection flood cannot exhaust memory or descriptors.
     pub max_connections: u32,
     /// Caps CONNECT attempts from one IP address per minute, slowing secret guessing.
@@ -220,6 +223,7 @@ impl Default for Config {
                 tls_listen: d::MQTT_TLS_LISTEN,
                 wss_listen: d::MQTT_WSS_LISTEN,
                 tcp_listen: d::MQTT_TCP_LISTEN,
+                advertise_host: None,
                 max_connections: d::MQTT_MAX_CONNECTIONS,
                 connect_attempts_per_ip_per_minute: d::MQTT_CONNECT_ATTEMPTS_PER_IP_PER_MINUTE,
                 handshake_timeout_secs: d::MQTT_HANDSHAKE_TIMEOUT_SECS,

@@ -96,6 +96,32 @@ pub(crate) fn optional_host_port(raw: Raw<'_>) -> Result<Option<String>, String>
     }
 }
 
+/// A host name or IP address (IPv6 in brackets), or empty for `None`.
+pub(crate) fn optional_host(raw: Raw<'_>) -> Result<Option<String>, String> {
+    let s = text(raw)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = || format!("invalid host {s:?} (expected a host name or an IP address)");
+    if s.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Ok(Some(s));
+    }
+    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return match inner.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => Ok(Some(s)),
+            Err(_) => Err(bad()),
+        };
+    }
+    let host_ok = s.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    if host_ok { Ok(Some(s)) } else { Err(bad()) }
+}
+
 /// `true` or `false`.
 pub(crate) fn boolean(raw: Raw<'_>) -> Result<bool, String> {
     match raw {
@@ -272,6 +298,30 @@ mod tests {
             at_least_one(Raw::Toml(&float), u32::MAX),
             Err("expected an integer, found float 1.5".to_owned())
         );
+    }
+
+    #[test]
+    fn advertise_host_accepts_names_and_addresses_only() {
+        for ok in [
+            "switchboard.example.org",
+            "localhost",
+            "203.0.113.7",
+            "[2001:db8::1]",
+        ] {
+            assert_eq!(optional_host(env(ok)), Ok(Some(ok.to_owned())), "{ok}");
+        }
+        assert_eq!(optional_host(env("")), Ok(None));
+        for bad in [
+            "switchboard.example.org:8883",
+            "2001:db8::1",
+            "[nope]",
+            "a..b",
+            "-a.example",
+            "mqtts://x",
+            "with space",
+        ] {
+            assert!(optional_host(env(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ fn defaults_match_the_spec() {
     assert_eq!(c.mqtt.tls_listen, addr("0.0.0.0:8883"));
     assert_eq!(c.mqtt.wss_listen, addr("0.0.0.0:8443"));
     assert_eq!(c.mqtt.tcp_listen, None);
+    assert_eq!(c.mqtt.advertise_host, None);
     assert_eq!(c.mqtt.max_connections, 10_000);
     assert_eq!(c.mqtt.connect_attempts_per_ip_per_minute, 60);
     assert_eq!(c.mqtt.handshake_timeout_secs, 10);

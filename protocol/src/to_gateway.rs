@@ -17,7 +17,7 @@ pub enum ToGateway {
         connection_id: String,
         /// `source` or `target`.
         side: String,
-        /// `p2p` or `admin`.
+        /// `p2p`, `admin_rw` or `admin_ro`.
         kind: String,
         /// The connection's status (`active` or `paused`).
         status: String,

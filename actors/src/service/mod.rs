@@ -16,6 +16,8 @@ mod peering;
 mod secrets;
 pub mod types;
 
+pub use gateways::parse_client_id;
+
 use std::sync::Arc;
 
 use actix::{Actor, ArbiterHandle, Context, Handler};
@@ -61,6 +63,7 @@ impl Switchboard {
             gateway: std::sync::RwLock::new(types::GatewayInfo::default()),
             enroll_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
             gateway_lockout: types::GatewayLockout::default(),
+            turn: std::sync::RwLock::new(None),
             settings,
         };
         Switchboard {
@@ -76,6 +79,16 @@ impl Switchboard {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *slot = info;
+    }
+
+    /// Turns on TURN credentials in `welcome` and `ice` (called once the relay is bound).
+    pub fn set_turn(&self, issuer: crate::turn::TurnIssuer) {
+        let mut slot = self
+            .core
+            .turn
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *slot = Some(issuer);
     }
 
     /// Shared state, for the timers and tests.

@@ -160,6 +160,13 @@ pub fn transition(
     updated.updated_at = now;
     let mut changes = ChangeSet::default();
     let id = conn.id.clone();
+    // The status goes out before any kick, so a kicked gateway reads why before it is
+    // disconnected (a kicked session delivers what is queued, then closes).
+    changes.effects.push(Effect::PushStatus {
+        connection: id.clone(),
+        status: to,
+        reason: reason.clone(),
+    });
     match to {
         S::Terminated | S::Declined | S::Expired | S::Failed => {
             changes.effects.push(Effect::KickGateways {
@@ -176,11 +183,6 @@ pub fn transition(
         }
         _ => {}
     }
-    changes.effects.push(Effect::PushStatus {
-        connection: id.clone(),
-        status: to,
-        reason: reason.clone(),
-    });
     for org in conn.parties() {
         if caller.org() != Some(&org) || conn.source_org == conn.target_org {
             changes.notify(
