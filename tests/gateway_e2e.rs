@@ -12,86 +12,6 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Tr
 use serde_json::{Value, json};
 use support::*;
 
-/// An active self-peering connection made through the HTTP API: (id, secret, owner token).
-fn self_connection(server: &Server) -> (String, String, String) {
-    let admin = admin_token(&server.data_dir);
-    let post = |path: &str, token: &str, body: Value, want: u16| {
-        let (s, v) = call(server.http, "POST", path, Some(token), Some(&body));
-        assert_eq!(s, want, "POST {path}: {v}");
-        v
-    };
-    let org = post(
-        "/v1/orgs",
-        &admin,
-        json!({"name": "Solo", "slug": "solo", "tier": "standard",
-               "owner": {"email": "o@solo.example", "name": "Owner"}}),
-        201,
-    );
-    let owner = org["owner_token"].as_str().unwrap().to_owned();
-    let server_id = |name: &str| {
-        post(
-            "/v1/servers",
-            &owner,
-            json!({"name": name, "kind": "mirth"}),
-            201,
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let (one, two) = (server_id("one"), server_id("two"));
-    let channel = post(
-        &format!("/v1/servers/{two}/channels"),
-        &owner,
-        json!({"internal_name": "ADT_IN", "public_name": "ADT",
-               "direction": "listener", "published": true}),
-        201,
-    );
-    let request = post(
-        "/v1/peering/requests",
-        &owner,
-        json!({"to_org": "solo"}),
-        201,
-    );
-    let agreement = request["agreement_id"].as_str().unwrap();
-    let grant = post(
-        "/v1/grants",
-        &owner,
-        json!({"agreement_id": agreement, "channel_id": channel["id"]}),
-        201,
-    );
-    let grant = grant["id"].as_str().unwrap();
-    let (s, v) = call(
-        server.http,
-        "POST",
-        &format!("/v1/grants/{grant}/approve"),
-        Some(&owner),
-        None,
-    );
-    assert_eq!(s, 200, "{v}");
-    let conn = post(
-        "/v1/connections",
-        &owner,
-        json!({"grant_id": grant, "source_server_id": one, "target_server_id": two}),
-        201,
-    );
-    let id = conn["id"].as_str().unwrap().to_owned();
-    for action in ["activate", "secret/view"] {
-        let (s, v) = call(
-            server.http,
-            "POST",
-            &format!("/v1/connections/{id}/{action}"),
-            Some(&owner),
-            None,
-        );
-        assert_eq!(s, 200, "{action}: {v}");
-        if action == "secret/view" {
-            return (id, v["secret"].as_str().unwrap().to_owned(), owner);
-        }
-    }
-    unreachable!()
-}
-
 fn mqtt_port(data_dir: &Path) -> u16 {
     let text = std::fs::read_to_string(data_dir.join("listeners.json")).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
@@ -209,12 +129,6 @@ fn gateways_signal_through_the_binary_and_a_crash_leaves_no_ghost_presence() {
             .contains("presence from the previous run cleared")
     );
     server.terminate();
-}
-
-fn listener(data_dir: &Path, name: &str) -> std::net::SocketAddr {
-    let text = std::fs::read_to_string(data_dir.join("listeners.json")).unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v[name].as_str().unwrap().parse().unwrap()
 }
 
 async fn turn_allocate(
