@@ -104,8 +104,9 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,webrtc=warn,rtc=warn".into()),
+                .unwrap_or_else(|_| "warn,switchboard_gateway=info,webrtc=error,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error".into()),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -37,6 +37,16 @@ pub struct Server {
     pub stderr: Arc<Mutex<String>>,
 }
 
+/// A test that panics must not leave its server running: kill it if it is still there.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Server {
     /// Starts `serve` and waits for `listeners.json`.
     pub fn start(data_dir: &Path) -> Server {
