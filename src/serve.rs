@@ -65,6 +65,9 @@ pub fn run(args: &ServeArgs) -> Result<(), StartError> {
 
     let data_dir = config.data_dir.clone();
     data_dir::prepare(&data_dir).context("preparing the data dir")?;
+    // A previous run's addresses must not be mistaken for this run's: the file reappears
+    // once this server is ready.
+    let _ = std::fs::remove_file(data_dir.join(data_dir::LISTENERS_FILE));
     let store = Arc::new(open_store(&data_dir, &config.key_file_path())?);
     bootstrap::ensure_platform_admin(&store, &data_dir).context("creating the platform admin")?;
     let dev_dir = config

@@ -113,6 +113,8 @@ pub enum Outbound {
     ConnAckOk {
         /// Set when the requested keep-alive was clamped.
         server_keep_alive: Option<u16>,
+        /// The largest packet the broker accepts (told to v5 clients).
+        max_packet_size: u32,
     },
     /// CONNACK refusal.
     ConnAckRefused(ConnackRefusal),
@@ -343,21 +345,26 @@ fn to_v4(p: Outbound) -> Option<v4::Packet> {
 fn to_v5(p: Outbound) -> v5::Packet {
     use v5::ConnectReturnCode as Rc;
     match p {
-        Outbound::ConnAckOk { server_keep_alive } => {
-            let properties = server_keep_alive.map(|k| v5::ConnAckProperties {
+        Outbound::ConnAckOk {
+            server_keep_alive,
+            max_packet_size,
+        } => {
+            // What this broker does not offer, said up front (MQTT 5 §3.2.2.3): no retain,
+            // no wildcards, no subscription identifiers, no shared subscriptions, QoS ≤ 1.
+            let properties = Some(v5::ConnAckProperties {
                 session_expiry_interval: None,
                 receive_max: None,
-                max_qos: None,
-                retain_available: None,
-                max_packet_size: None,
+                max_qos: Some(1),
+                retain_available: Some(0),
+                max_packet_size: Some(max_packet_size),
                 assigned_client_identifier: None,
                 topic_alias_max: None,
                 reason_string: None,
                 user_properties: Vec::new(),
-                wildcard_subscription_available: None,
-                subscription_identifiers_available: None,
-                shared_subscription_available: None,
-                server_keep_alive: Some(k),
+                wildcard_subscription_available: Some(0),
+                subscription_identifiers_available: Some(0),
+                shared_subscription_available: Some(0),
+                server_keep_alive,
                 response_information: None,
                 server_reference: None,
                 authentication_method: None,

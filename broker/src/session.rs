@@ -151,7 +151,10 @@ where
     let end = match send(
         &mut stream,
         version,
-        Outbound::ConnAckOk { server_keep_alive },
+        Outbound::ConnAckOk {
+            server_keep_alive,
+            max_packet_size: u32::try_from(shared.settings.max_packet()).unwrap_or(u32::MAX),
+        },
     )
     .await
     {

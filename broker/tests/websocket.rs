@@ -229,6 +229,14 @@ fn good_secret_connects_over_wss_v5_and_gets_welcome() {
             match event {
                 V5Event::Incoming(V5Packet::ConnAck(ack)) => {
                     assert_eq!(ack.code, V5::Success);
+                    // The CONNACK says what this broker does not offer.
+                    let p = ack.properties.expect("CONNACK properties");
+                    assert_eq!(p.retain_available, Some(0));
+                    assert_eq!(p.wildcard_subscription_available, Some(0));
+                    assert_eq!(p.shared_subscription_available, Some(0));
+                    assert_eq!(p.subscription_identifiers_available, Some(0));
+                    assert_eq!(p.max_qos, Some(1));
+                    assert!(p.max_packet_size.is_some_and(|m| m > 64 * 1024));
                     client
                         .subscribe(rx(&env, "target"), rumqttc::v5::mqttbytes::QoS::AtLeastOnce)
                         .await
