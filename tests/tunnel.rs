@@ -210,13 +210,25 @@ fn setup() -> (
     String,
     std::path::PathBuf,
 ) {
+    setup_with_env(&[])
+}
+
+fn setup_with_env(
+    env: &[(&str, &str)],
+) -> (
+    tempfile::TempDir,
+    Server,
+    String,
+    String,
+    std::path::PathBuf,
+) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG"))
         .with_test_writer()
         .try_init();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::start_with_env(dir.path(), env);
     let (conn, secret, owner) = self_connection(&server);
     let secret_file = dir.path().join("gateway-secret");
     std::fs::write(&secret_file, &secret).unwrap();
@@ -353,6 +365,40 @@ fn pause_rotation_and_termination_act_on_the_gateways() {
             let exit = tokio::time::timeout(WAIT, gw.done).await.unwrap().unwrap();
             assert_eq!(exit, Exit::Terminated("terminated".into()));
         }
+    });
+    server.terminate();
+}
+
+/// TURN credentials that expire in 8 s: both gateways ask for fresh ones before then, and a
+/// relay-only session started after the first ones expired still opens with the target's
+/// refreshed credentials (the restarted source brings a fresh `welcome` of its own).
+#[test]
+fn turn_credentials_are_refreshed_before_they_expire() {
+    let (dir, server, conn, _owner, secret_file) =
+        setup_with_env(&[("SWITCHBOARD_TURN_CREDENTIAL_TTL_SECS", "8")]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (source, mut target, path) = pair(dir.path(), &conn, &secret_file, true).await;
+        assert_eq!(path, "relay");
+        assert_eq!(source.stop().await, Exit::Shutdown);
+        loop {
+            if target.next().await == Report::IceRefreshed {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(4)).await; // the first credentials are dead
+        let mut source = start(
+            dir.path(),
+            &conn,
+            &secret_file,
+            Side::Source,
+            Forward::None,
+            true,
+        );
+        assert_eq!(source.connected().await, "relay");
+        assert_eq!(target.connected().await, "relay");
+        source.stop().await;
+        target.stop().await;
     });
     server.terminate();
 }

@@ -52,6 +52,8 @@ pub enum Report {
     Down,
     /// The broker refused the secret; waiting for a new one.
     BadSecret,
+    /// Fresh ICE servers (TURN credentials) arrived in answer to `ice_refresh`.
+    IceRefreshed,
 }
 
 /// One negotiation and, once it succeeds, the tunnel.
@@ -345,7 +347,10 @@ impl Gateway {
                     self.offer_later();
                 }
             }
-            ToGateway::Ice { ice_servers } => self.set_ice_servers(ice_servers),
+            ToGateway::Ice { ice_servers } => {
+                self.set_ice_servers(ice_servers);
+                self.report(Report::IceRefreshed);
+            }
             ToGateway::Error {
                 code,
                 message,
