@@ -302,6 +302,17 @@ fn a_relay_only_tunnel_goes_through_the_embedded_turn_server() {
             tokio::time::sleep(Duration::from_millis(250)).await;
         };
         let relay_lines: Vec<_> = metrics.lines().filter(|l| l.contains("relay")).collect();
+        let allocations = relay_lines
+            .iter()
+            .find(|l| {
+                l.starts_with("switchboard_relay_connection_allocations") && l.contains(&conn)
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+        assert_eq!(
+            allocations,
+            Some(2.0),
+            "one allocation per gateway: {relay_lines:?}"
+        );
         assert!(
             relayed >= (2 << 20) as f64,
             "relayed bytes in metrics: {relayed}; {relay_lines:?}"

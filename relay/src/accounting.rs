@@ -2,7 +2,8 @@
 //! per allocation, counting what the gateway sends through it (client → peer; a relayed
 //! tunnel's other direction is counted on the other side's allocation when both relay); this task reads them every [`RelaySettings::accounting_interval`] (and
 //! the final count of each closed allocation) and turns them into per-connection metrics:
-//! `switchboard_relay_bytes_total{connection}` and `switchboard_relay_allocations`.
+//! `switchboard_relay_bytes_total{connection}`, `switchboard_relay_connection_allocations{connection}`
+//! and `switchboard_relay_allocations` (all connections).
 //!
 //! [`RelaySettings::accounting_interval`]: crate::RelaySettings::accounting_interval
 
@@ -75,8 +76,16 @@ pub async fn run(
                     ledger.add(connection, info.relayed_bytes.saturating_sub(before) as u64);
                 }
                 seen.retain(|tuple, _| live.contains_key(tuple));
+                // Per-connection gauges; a connection that had allocations and has none now
+                // is set to 0 once, then forgotten.
+                for entry in auth.allocations.iter() {
+                    if !per_connection.contains_key(entry.key()) {
+                        metrics::gauge!("switchboard_relay_connection_allocations", "connection" => entry.key().to_string()).set(0.0);
+                    }
+                }
                 auth.allocations.clear();
                 for (connection, n) in per_connection {
+                    metrics::gauge!("switchboard_relay_connection_allocations", "connection" => connection.to_string()).set(n as f64);
                     auth.allocations.insert(connection, n);
                 }
                 metrics::gauge!("switchboard_relay_allocations").set(live.len() as f64);
