@@ -82,10 +82,19 @@ fn start(
     relay_only: bool,
 ) -> Gw {
     let ca = std::fs::read(data_dir.join("tls/dev-ca.pem")).unwrap();
-    let broker = format!(
-        "mqtts://localhost:{}",
-        listener(data_dir, "mqtt_tls").port()
-    );
+    // Relay-only targets come over MQTT/WSS, everything else over MQTT/TLS: both transports
+    // carry real tunnels.
+    let broker = if relay_only && side == Side::Target {
+        format!(
+            "wss://localhost:{}/mqtt",
+            listener(data_dir, "mqtt_wss").port()
+        )
+    } else {
+        format!(
+            "mqtts://localhost:{}",
+            listener(data_dir, "mqtt_tls").port()
+        )
+    };
     let mut o = Options::new(
         broker,
         ca,
