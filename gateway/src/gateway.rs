@@ -123,6 +123,19 @@ fn jitter(base: Duration) -> Duration {
     base.mul_f64(rand::rng().random_range(0.5..1.5))
 }
 
+/// When to ask for fresh TURN credentials: after three quarters of the earliest one's
+/// remaining lifetime (SPEC §10 usernames start with the expiry as Unix seconds), at least 5 s
+/// from now; `None` without TURN credentials.
+fn refresh_delay(servers: &[IceServer], now_unix: u64) -> Option<Duration> {
+    let expiry = servers
+        .iter()
+        .filter_map(|s| s.username.as_deref())
+        .filter_map(|u| u.split(':').next()?.parse::<u64>().ok())
+        .min()?;
+    let left = expiry.saturating_sub(now_unix);
+    Some(Duration::from_secs((left * 3 / 4).max(5)))
+}
+
 async fn maybe(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
@@ -400,15 +413,7 @@ impl Gateway {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let expiry = servers
-            .iter()
-            .filter_map(|s| s.username.as_deref())
-            .filter_map(|u| u.split(':').next()?.parse::<u64>().ok())
-            .min();
-        self.refresh_at = expiry.map(|e| {
-            let left = e.saturating_sub(now);
-            Instant::now() + Duration::from_secs((left * 3 / 4).max(5))
-        });
+        self.refresh_at = refresh_delay(&servers, now).map(|d| Instant::now() + d);
         self.ice_servers = servers;
     }
 
@@ -703,5 +708,50 @@ impl Gateway {
         }
         tracing::info!(session = %s.id, reason, "session ended");
         s.peer.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(user: &str) -> IceServer {
+        IceServer {
+            urls: vec!["turn:127.0.0.1:3478?transport=udp".into()],
+            username: Some(user.into()),
+            credential: Some("x".into()),
+        }
+    }
+
+    #[test]
+    fn credentials_are_refreshed_at_three_quarters_of_their_life() {
+        let now = 1_000_000;
+        assert_eq!(
+            refresh_delay(&[turn("1003600:conn_x.source")], now),
+            Some(Duration::from_secs(2700))
+        );
+        // The earliest expiry wins; a nearly expired one still waits 5 s.
+        assert_eq!(
+            refresh_delay(&[turn("1003600:c.source"), turn("1000002:c.source")], now),
+            Some(Duration::from_secs(5))
+        );
+        let stun = IceServer {
+            urls: vec!["stun:example.org".into()],
+            username: None,
+            credential: None,
+        };
+        assert_eq!(refresh_delay(&[stun], now), None);
+        assert_eq!(refresh_delay(&[turn("not-a-number:c")], now), None);
+    }
+
+    #[test]
+    fn jitter_stays_within_half_to_one_and_a_half() {
+        for _ in 0..1000 {
+            let d = jitter(Duration::from_secs(2));
+            assert!(
+                d >= Duration::from_secs(1) && d < Duration::from_secs(3),
+                "{d:?}"
+            );
+        }
     }
 }
