@@ -115,7 +115,14 @@ impl Handler<Signal> for ConnectionActor {
             }
             ToServer::Bye { .. } => {
                 if self.is_current(side, &message) {
-                    self.end_session(ctx);
+                    // A `bye` ends a tunnel that was up as `tunnel closed` would.
+                    let was_connected =
+                        self.signaling.current.as_ref().is_some_and(|c| c.connected);
+                    if was_connected {
+                        self.tunnel(ctx, TunnelState::Closed, None);
+                    } else {
+                        self.end_session(ctx);
+                    }
                     self.relay(side, raw);
                 }
             }

@@ -368,6 +368,27 @@ fn a_session_not_connected_in_time_ends_with_bye_timeout() {
                 c.state == switchboard_domain::entities::OverallConnectivity::Disconnected
             })
             .await;
+
+            // A `bye` ends a connected tunnel just as `tunnel closed` does, and is relayed.
+            source.send(&offer("s3")).await;
+            target.next_of("offer").await;
+            target
+                .send(
+                    &json!({"v": 1, "type": "tunnel", "session": "s3", "state": "connected",
+                              "path": "direct"}),
+                )
+                .await;
+            eventually(&env, |c| {
+                c.state == switchboard_domain::entities::OverallConnectivity::Connected
+            })
+            .await;
+            let bye = json!({"v": 1, "type": "bye", "session": "s3", "reason": "shutdown"});
+            source.send(&bye).await;
+            assert_eq!(target.next_of("bye").await, bye);
+            eventually(&env, |c| {
+                c.state == switchboard_domain::entities::OverallConnectivity::Disconnected
+            })
+            .await;
         },
     );
 }

@@ -63,6 +63,19 @@ struct Session {
     remote_set: bool,
     pending: Vec<webrtc::peer_connection::RTCIceCandidateInit>,
     connected: bool,
+    /// `tcp` channels opened in this session (each keeps its stream id; see `tunnel.rs`).
+    channels: u32,
+    /// The media id of the local description's (only) m-line, put in trickled candidates
+    /// that come without one.
+    mid: String,
+}
+
+/// The first `a=mid:` of an SDP (`"0"` if none).
+fn first_mid(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.trim_end().strip_prefix("a=mid:"))
+        .unwrap_or("0")
+        .to_owned()
 }
 
 /// Runs a gateway until `stop` resolves or its connection is terminated.
@@ -90,6 +103,18 @@ pub async fn run(
     g.end_session("shutdown", true).await;
     if let Some(link) = &g.link {
         link.close(Duration::from_millis(500)).await;
+        // Let the link task put the `bye` and the DISCONNECT on the wire before the runtime
+        // goes away: it ends when the broker closes the socket.
+        if let Some(events) = g.link_events.as_mut() {
+            let drained = async {
+                while let Some(event) = events.recv().await {
+                    if matches!(event, LinkEvent::Down(_)) {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
+        }
     }
     Ok(exit)
 }
@@ -118,6 +143,13 @@ struct Gateway {
 }
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Tries at opening a `tcp` channel for one TCP connection.
+const OPEN_ATTEMPTS: u32 = 4;
+/// `tcp` channels a session opens before it is renewed: SCTP has 65,535 stream ids, half of
+/// them the source's, and channels are not closed (see `tunnel.rs`).
+const CHANNELS_PER_SESSION: u32 = 30_000;
+/// How long a `tcp` channel may take to open.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(3);
 
 fn jitter(base: Duration) -> Duration {
     base.mul_f64(rand::rng().random_range(0.5..1.5))
@@ -461,6 +493,7 @@ impl Gateway {
         self.watch_control(id.to_owned(), control, true);
         let offer = peer.pc.create_offer(None).await?;
         peer.pc.set_local_description(offer.clone()).await?;
+        let mid = first_mid(&offer.sdp);
         self.send(&ToServer::Offer {
             session: id.to_owned(),
             sdp: offer.sdp,
@@ -472,6 +505,8 @@ impl Gateway {
             remote_set: false,
             pending: Vec::new(),
             connected: false,
+            channels: 0,
+            mid,
         })
     }
 
@@ -520,6 +555,8 @@ impl Gateway {
                     remote_set: false,
                     pending: Vec::new(),
                     connected: false,
+                    channels: 0,
+                    mid: "0".to_owned(),
                 });
             }
             let Some(s) = self.session.as_mut() else {
@@ -535,6 +572,7 @@ impl Gateway {
             }
             let answer = s.peer.pc.create_answer(None).await?;
             s.peer.pc.set_local_description(answer.clone()).await?;
+            s.mid = first_mid(&answer.sdp);
             anyhow::Ok(answer.sdp)
         }
         .await;
@@ -558,8 +596,16 @@ impl Gateway {
             return;
         }
         match event {
-            PeerEvent::Candidate(candidate) => {
-                self.send(&ToServer::Candidate { session, candidate })
+            PeerEvent::Candidate(mut candidate) => {
+                // webrtc 0.21 leaves sdpMid empty on gathered candidates; peers that look the
+                // m-line up by mid (as W3C addIceCandidate does) need the real one.
+                if let (Some(c), Some(s)) = (candidate.as_mut(), self.session.as_ref()) {
+                    if c.sdp_mid.as_deref().is_none_or(str::is_empty) {
+                        c.sdp_mid = Some(s.mid.clone());
+                    }
+                    c.sdp_m_line_index.get_or_insert(0);
+                }
+                self.send(&ToServer::Candidate { session, candidate });
             }
             PeerEvent::State(state) => {
                 tracing::debug!(%session, ?state, "peer connection state");
@@ -644,23 +690,57 @@ impl Gateway {
         }
     }
 
-    /// Source: carries an accepted TCP connection through the tunnel, or refuses it.
+    /// Source: carries an accepted TCP connection through the tunnel, or refuses it. A channel
+    /// that does not open (webrtc 0.21 can refuse a stream id whose previous channel is still
+    /// closing on the far side) is retried with a fresh one, a few times.
     async fn forward(&mut self, tcp: TcpStream) {
-        let Some(s) = self.session.as_ref().filter(|s| s.connected) else {
+        let Some(s) = self.session.as_mut().filter(|s| s.connected) else {
             tracing::warn!("TCP connection refused: the tunnel is not up");
             return;
         };
-        match s.peer.pc.create_data_channel(TCP_LABEL, None).await {
-            Ok(dc) => {
-                tokio::spawn(async move {
-                    if tunnel::opened(&dc).await {
+        s.channels += 1;
+        if s.channels > CHANNELS_PER_SESSION {
+            // The session's SCTP stream ids are nearly used up: start a fresh one.
+            tracing::info!("renewing the session: its channel ids are used up");
+            drop(tcp);
+            self.end_session("renew", true).await;
+            self.offer_soon(Duration::ZERO);
+            return;
+        }
+        let pc = s.peer.pc.clone();
+        tokio::spawn(async move {
+            // Channels that failed to open are held until the end, so their stream ids are not
+            // handed out again to the next attempt.
+            let mut failed: Vec<Arc<dyn DataChannel>> = Vec::new();
+            for attempt in 0..OPEN_ATTEMPTS {
+                let dc = match pc.create_data_channel(TCP_LABEL, None).await {
+                    Ok(dc) => dc,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not open a channel");
+                        return;
+                    }
+                };
+                match tokio::time::timeout(OPEN_TIMEOUT, tunnel::opened(&dc)).await {
+                    Ok(true) => {
                         let carried = tunnel::splice(dc, tcp).await;
                         tracing::debug!(?carried, "TCP connection done");
+                        for dc in failed {
+                            let _ = dc.close().await;
+                        }
+                        return;
                     }
-                });
+                    _ => {
+                        tracing::debug!(attempt, "channel did not open; retrying");
+                        failed.push(dc);
+                        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                    }
+                }
             }
-            Err(e) => tracing::warn!(error = %e, "could not open a channel"),
-        }
+            tracing::warn!("TCP connection dropped: no channel would open");
+            for dc in failed {
+                let _ = dc.close().await;
+            }
+        });
     }
 
     /// Target: connects a tunnelled TCP connection to the local service.
@@ -690,7 +770,14 @@ impl Gateway {
         let Some(s) = self.session.take() else {
             return;
         };
-        if s.connected {
+        // `bye` first: the broker relays it to the peer and ends the session; a `tunnel
+        // closed` sent first would end the session and leave the `bye` stale (unrelayed).
+        if bye {
+            self.send(&ToServer::Bye {
+                session: s.id.clone(),
+                reason: Some(reason.to_owned()),
+            });
+        } else if s.connected {
             self.send(&ToServer::Tunnel {
                 session: s.id.clone(),
                 state: TunnelState::Closed,
@@ -698,13 +785,9 @@ impl Gateway {
                 local_type: None,
                 remote_type: None,
             });
-            self.report(Report::Down);
         }
-        if bye {
-            self.send(&ToServer::Bye {
-                session: s.id.clone(),
-                reason: Some(reason.to_owned()),
-            });
+        if s.connected {
+            self.report(Report::Down);
         }
         tracing::info!(session = %s.id, reason, "session ended");
         s.peer.close().await;
