@@ -1,5 +1,5 @@
 //! `provision`: makes N active p2p connections through the real HTTP API and writes their
-//! secrets to a pairs file.
+//! secrets to a pairs file. [`connections`] does the work for other subcommands (`tunnel`).
 //!
 //! As the platform admin it creates an enterprise organization with unlimited-servers and
 //! unlimited-channels overrides (so a non-default tier configuration cannot stop the run); as
@@ -27,14 +27,42 @@ const OVERRIDE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Seconds one HTTP request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The HTTP API with one caller's token.
+/// The HTTP API; each call names its caller's token.
 #[derive(Clone)]
-struct Api {
+pub struct Api {
     http: reqwest::Client,
     base: Arc<str>,
 }
 
 impl Api {
+    /// A client for the API at `base` (`http://host:port`).
+    pub fn new(base: &str) -> anyhow::Result<Api> {
+        Ok(Api {
+            http: reqwest::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .build()?,
+            base: base.trim_end_matches('/').into(),
+        })
+    }
+
+    /// GETs `path` and returns the JSON answer; any status but 2xx is an error naming the
+    /// route, the status and the API's error.
+    pub async fn get(&self, path: &str, token: &str) -> anyhow::Result<Value> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            bail!("GET {path}: HTTP {status}: {text}");
+        }
+        serde_json::from_str(&text).with_context(|| format!("GET {path}: answer is not JSON"))
+    }
+
     /// POSTs `body` (or nothing) and returns the JSON answer; any status but 200/201 is an
     /// error naming the route, the status and the API's error.
     async fn post(&self, path: &str, token: &str, body: Option<Value>) -> anyhow::Result<Value> {
@@ -73,6 +101,20 @@ impl Api {
     }
 }
 
+/// What [`connections`] made.
+pub struct Provisioned {
+    /// The organization's slug.
+    pub slug: String,
+    /// The organization owner's API token (may read and act on the connections).
+    pub owner_token: String,
+    /// Source servers registered.
+    pub sources: usize,
+    /// Channels (and grants) made.
+    pub channels: usize,
+    /// The active connections and their secrets.
+    pub pairs: Vec<PairCredentials>,
+}
+
 /// Runs `provision`.
 pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     if args.pairs == 0 {
@@ -80,14 +122,33 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     }
     let admin = std::fs::read_to_string(&args.token_file)
         .with_context(|| format!("reading {}", args.token_file.display()))?;
-    let admin = admin.trim();
-    let api = Api {
-        http: reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()?,
-        base: args.api.trim_end_matches('/').into(),
-    };
+    let api = Api::new(&args.api)?;
     let started = Instant::now();
+    let made = connections(&api, admin.trim(), args.pairs, args.concurrency).await?;
+    pairs_file::write(&args.out, &made.pairs)?;
+    println!(
+        "provisioned {} active connections (org {}, {} source servers × {} channels) in {:.1} s; wrote {}",
+        made.pairs.len(),
+        made.slug,
+        made.sources,
+        made.channels,
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Makes `n` active connections in a new enterprise organization, as the platform admin
+/// (`admin` is its token), at most `concurrency` requests at once.
+pub async fn connections(
+    api: &Api,
+    admin: &str,
+    n: usize,
+    concurrency: usize,
+) -> anyhow::Result<Provisioned> {
+    if n == 0 {
+        bail!("no connections asked for");
+    }
     let tag = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -128,8 +189,8 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
         )
         .await?;
 
-    let (sources, channels) = plan(args.pairs);
-    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let (sources, channels) = plan(n);
+    let gate = Arc::new(Semaphore::new(concurrency.max(1)));
     let target = api
         .post_for(
             "/v1/servers",
@@ -189,7 +250,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     let slots: Vec<(String, String)> = grants
         .iter()
         .flat_map(|g| source_ids.iter().map(move |s| (g.clone(), s.clone())))
-        .take(args.pairs)
+        .take(n)
         .collect();
     let pairs = parallel(&gate, slots, {
         let (api, owner, target) = (api.clone(), owner.clone(), target.clone());
@@ -219,14 +280,13 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
         }
     })
     .await?;
-    pairs_file::write(&args.out, &pairs)?;
-    println!(
-        "provisioned {} active connections (org {slug}, {sources} source servers × {channels} channels) in {:.1} s; wrote {}",
-        pairs.len(),
-        started.elapsed().as_secs_f64(),
-        args.out.display()
-    );
-    Ok(())
+    Ok(Provisioned {
+        slug,
+        owner_token: owner.to_string(),
+        sources,
+        channels,
+        pairs,
+    })
 }
 
 /// Source servers and channels for `n` connections: about √n each, with sources × channels ≥ n.
