@@ -51,12 +51,10 @@ impl Relay {
     /// Binds the UDP listener and starts serving. `policy` says whether a connection may use
     /// the relay (its status accepts gateways).
     pub async fn start(settings: RelaySettings, policy: Policy) -> Result<Relay, RelayError> {
-        let socket = UdpSocket::bind(settings.listen)
-            .await
-            .map_err(|source| RelayError::Bind {
-                addr: settings.listen,
-                source,
-            })?;
+        let socket = bind(settings.listen).map_err(|source| RelayError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
         let bound = socket.local_addr().unwrap_or(settings.listen);
         let auth = Arc::new(Auth::new(
             settings.secret.clone(),
@@ -172,4 +170,24 @@ impl RelayHandle {
     pub fn relayed_bytes(&self, connection: &ConnectionId) -> u64 {
         self.ledger.relayed_bytes(connection)
     }
+}
+
+/// Receive and send buffers asked for on the listening socket. The default (~208 KiB) drops
+/// datagrams under a single relayed bulk transfer; the kernel caps the request at
+/// `net.core.rmem_max` / `wmem_max`.
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+
+/// The relay's UDP socket, with large buffers.
+fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if let Err(e) = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES) {
+        tracing::warn!(error = %e, "could not enlarge the TURN socket's receive buffer");
+    }
+    if let Err(e) = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES) {
+        tracing::warn!(error = %e, "could not enlarge the TURN socket's send buffer");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
 }
