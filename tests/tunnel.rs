@@ -286,11 +286,34 @@ fn a_direct_tunnel_carries_hl7_a_10_mib_transfer_and_concurrent_connections() {
         }
         let c = eventually(&server, &conn, &owner, |c| c["state"] == "connected");
         assert_eq!(c["last_path"], "direct", "{c}");
+        let (_, d) = call(
+            server.http,
+            "GET",
+            &format!("/v1/connections/{conn}/diagnostics"),
+            Some(&owner),
+            None,
+        );
+        assert_eq!(d["summary"], "a tunnel is up", "{d}");
         assert!(c["last_connected_at"].is_string(), "{c}");
         assert_eq!(source.stop().await, Exit::Shutdown);
         assert_eq!(target.stop().await, Exit::Shutdown);
         let c = eventually(&server, &conn, &owner, |c| c["state"] == "disconnected");
         assert!(c["last_connected_at"].is_string(), "{c}");
+        // Diagnostics explain it: the tunnel was direct, both gateways are offline now.
+        let (s, d) = call(
+            server.http,
+            "GET",
+            &format!("/v1/connections/{conn}/diagnostics"),
+            Some(&owner),
+            None,
+        );
+        assert_eq!(s, 200, "{d}");
+        assert_eq!(d["connectivity"], "disconnected", "{d}");
+        assert_eq!(d["last_path"], "direct", "{d}");
+        assert!(
+            d["summary"].as_str().unwrap().contains("not online"),
+            "{d}"
+        );
     });
     server.terminate();
 }
