@@ -38,12 +38,22 @@ impl std::str::FromStr for Side {
 /// Where the shared secret is read from. Never a command-line argument: those show in `ps`.
 /// It is read again before every reconnection, so a rotated secret is picked up by
 /// rewriting the file.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum SecretSource {
     /// A file holding the secret (surrounding whitespace ignored).
     File(PathBuf),
     /// The secret itself, taken from an environment variable at start.
     Value(String),
+}
+
+/// Never shows the secret itself.
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            SecretSource::Value(_) => f.write_str("Value(<redacted>)"),
+        }
+    }
 }
 
 impl SecretSource {
@@ -122,5 +132,16 @@ impl Options {
             max_backoff: Duration::from_secs(30),
             send_buffer: 1 << 20,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let shown = format!("{:?}", SecretSource::Value("sbs_very_secret".into()));
+        assert!(!shown.contains("very_secret"), "{shown}");
     }
 }
