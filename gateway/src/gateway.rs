@@ -429,7 +429,6 @@ impl Gateway {
         match status.as_str() {
             "active" => self.offer_soon(Duration::ZERO),
             "paused" => {} // established tunnels stay; no new sessions
-            "active_or_paused" => {}
             _ => {
                 if reason.as_deref() == Some("shutdown") {
                     return None;
