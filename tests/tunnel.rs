@@ -297,7 +297,11 @@ fn a_direct_tunnel_carries_hl7_a_10_mib_transfer_and_concurrent_connections() {
         assert!(c["last_connected_at"].is_string(), "{c}");
         assert_eq!(source.stop().await, Exit::Shutdown);
         assert_eq!(target.stop().await, Exit::Shutdown);
-        let c = eventually(&server, &conn, &owner, |c| c["state"] == "disconnected");
+        let c = eventually(&server, &conn, &owner, |c| {
+            c["state"] == "disconnected"
+                && c["source"]["online"] == false
+                && c["target"]["online"] == false
+        });
         assert!(c["last_connected_at"].is_string(), "{c}");
         // Diagnostics explain it: the tunnel was direct, both gateways are offline now.
         let (s, d) = call(
