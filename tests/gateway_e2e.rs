@@ -69,18 +69,6 @@ async fn next_of(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>, kind: &st
     }
 }
 
-fn connectivity(server: &Server, conn: &str, owner: &str) -> Value {
-    let (s, v) = call(
-        server.http,
-        "GET",
-        &format!("/v1/connections/{conn}"),
-        Some(owner),
-        None,
-    );
-    assert_eq!(s, 200, "{v}");
-    v["connectivity"].clone()
-}
-
 #[test]
 fn gateways_signal_through_the_binary_and_a_crash_leaves_no_ghost_presence() {
     let _ = rustls::crypto::ring::default_provider().install_default();

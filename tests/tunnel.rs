@@ -191,18 +191,6 @@ fn pattern(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn connectivity(server: &Server, conn: &str, owner: &str) -> Value {
-    let (s, v) = call(
-        server.http,
-        "GET",
-        &format!("/v1/connections/{conn}"),
-        Some(owner),
-        None,
-    );
-    assert_eq!(s, 200, "{v}");
-    v["connectivity"].clone()
-}
-
 /// Polls the connection until `f` holds (at most 5 s).
 fn eventually(server: &Server, conn: &str, owner: &str, f: impl Fn(&Value) -> bool) -> Value {
     let until = Instant::now() + Duration::from_secs(5);

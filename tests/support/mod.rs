@@ -691,3 +691,16 @@ pub fn listener(data_dir: &Path, name: &str) -> std::net::SocketAddr {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     v[name].as_str().unwrap().parse().unwrap()
 }
+
+/// A connection's `connectivity`, read through the API with `owner`'s token.
+pub fn connectivity(server: &Server, conn: &str, owner: &str) -> serde_json::Value {
+    let (s, v) = call(
+        server.http,
+        "GET",
+        &format!("/v1/connections/{conn}"),
+        Some(owner),
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    v["connectivity"].clone()
+}
