@@ -13,22 +13,7 @@ fn good_secret_connects_gets_welcome_and_presence_shows() {
         let id = format!("{}.source", env.conn);
         let (client, mut el) = v4(&env, &id, env.conn.as_str(), &env.secret);
         connack(&mut el).await.unwrap();
-        client
-            .subscribe(rx(&env, "source"), QoS::AtLeastOnce)
-            .await
-            .unwrap();
-        let Packet::SubAck(ack) = next_packet(&mut el).await.unwrap() else {
-            panic!("no SUBACK")
-        };
-        assert!(matches!(
-            ack.return_codes[0],
-            SubscribeReasonCode::Success(_)
-        ));
-        let Packet::Publish(p) = next_packet(&mut el).await.unwrap() else {
-            panic!("no welcome")
-        };
-        assert_eq!(p.topic, rx(&env, "source"));
-        let welcome: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+        let welcome = subscribe_source_for_welcome(&env, &client, &mut el).await;
         assert_eq!(welcome["type"], "welcome");
         assert_eq!(welcome["role"], "offerer");
         assert_eq!(welcome["peer_online"], false);

@@ -74,19 +74,7 @@ fn v5_wss(
 
 /// A TLS connection to the WSS port, nothing sent yet.
 async fn tls_to_wss(env: &Env) -> TlsStream<TcpStream> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile_certs(&env.ca) {
-        roots.add(cert).unwrap();
-    }
-    let config = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = TcpStream::connect(("127.0.0.1", wss_port(env)))
-        .await
-        .unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    connector.connect(name, tcp).await.unwrap()
+    tls_to(env, wss_port(env)).await
 }
 
 /// Sends a WebSocket upgrade request by hand and returns the whole HTTP answer as text (the
@@ -187,22 +175,7 @@ fn good_secret_connects_over_wss_v4_and_gets_welcome() {
         let id = format!("{}.source", env.conn);
         let (client, mut el) = v4_wss(&env, &id, env.conn.as_str(), &env.secret);
         connack(&mut el).await.unwrap();
-        client
-            .subscribe(rx(&env, "source"), QoS::AtLeastOnce)
-            .await
-            .unwrap();
-        let Packet::SubAck(ack) = next_packet(&mut el).await.unwrap() else {
-            panic!("no SUBACK")
-        };
-        assert!(matches!(
-            ack.return_codes[0],
-            SubscribeReasonCode::Success(_)
-        ));
-        let Packet::Publish(p) = next_packet(&mut el).await.unwrap() else {
-            panic!("no welcome")
-        };
-        assert_eq!(p.topic, rx(&env, "source"));
-        let welcome: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+        let welcome = subscribe_source_for_welcome(&env, &client, &mut el).await;
         assert_eq!(welcome["type"], "welcome");
         assert_eq!(welcome["role"], "offerer");
         assert_eq!(welcome["status"], "active");

@@ -327,6 +327,52 @@ pub async fn raw_connack(env: &Env, level: u8, client_id: &str, user: &str, pass
     out
 }
 
+/// A TLS connection to `port` on loopback, the server checked against the test CA (as
+/// `localhost`); nothing sent yet.
+pub async fn tls_to(
+    env: &Env,
+    port: u16,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile_certs(&env.ca) {
+        roots.add(cert).unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    connector.connect(name, tcp).await.unwrap()
+}
+
+/// Subscribes a v4 source to its `rx`, checks the SUBACK grants it, and returns the `welcome`
+/// that follows (checked to be on `rx`).
+pub async fn subscribe_source_for_welcome(
+    env: &Env,
+    client: &AsyncClient,
+    el: &mut EventLoop,
+) -> serde_json::Value {
+    client
+        .subscribe(rx(env, "source"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let Packet::SubAck(ack) = next_packet(el).await.unwrap() else {
+        panic!("no SUBACK")
+    };
+    assert!(matches!(
+        ack.return_codes[0],
+        SubscribeReasonCode::Success(_)
+    ));
+    let Packet::Publish(p) = next_packet(el).await.unwrap() else {
+        panic!("no welcome")
+    };
+    assert_eq!(p.topic, rx(env, "source"));
+    serde_json::from_slice(&p.payload).unwrap()
+}
+
 /// A TLS connection that has sent a CONNECT, written by hand (no client library in between).
 pub async fn raw_connect(
     env: &Env,
@@ -336,19 +382,7 @@ pub async fn raw_connect(
     pass: &str,
 ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     use tokio::io::AsyncWriteExt;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile_certs(&env.ca) {
-        roots.add(cert).unwrap();
-    }
-    let config = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", env.port))
-        .await
-        .unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = connector.connect(name, tcp).await.unwrap();
+    let mut tls = tls_to(env, env.port).await;
     let mut body = Vec::new();
     let field = |b: &mut Vec<u8>, s: &[u8]| {
         b.extend_from_slice(&u16::try_from(s.len()).unwrap().to_be_bytes());
