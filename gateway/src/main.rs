@@ -67,6 +67,12 @@ fn options(cli: Cli) -> anyhow::Result<Options> {
     secret
         .read()
         .map_err(|e| anyhow::anyhow!("reading the secret: {e}"))?;
+    if !(cli.broker.starts_with("mqtts://") || cli.broker.starts_with("wss://")) {
+        anyhow::bail!(
+            "--broker must be mqtts://host:port or wss://host:port/mqtt, not {:?}",
+            cli.broker
+        );
+    }
     if !(5..=300).contains(&cli.keep_alive_secs) {
         anyhow::bail!("--keep-alive-secs must be from 5 to 300");
     }
